@@ -1,0 +1,42 @@
+# ImageNet-1k for MAE pretraining: RandomResizedCrop(224, scale 0.2-1, bicubic) + flip.
+# mmpretrain's ImageNet reads data_root/train/<class>/*.JPEG, or data_root/meta/train.txt
+# with data_root/train/ when that annotation file exists.
+dataset_type = 'mmpretrain.ImageNet'
+data_root = 'data/imagenet/'
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='mmpretrain.RandomResizedCrop', scale=224, crop_ratio_range=(0.2, 1.0),
+         backend='pillow', interpolation='bicubic'),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='mmpretrain.PackInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=512,
+    num_workers=10,
+    persistent_workers=True,
+    pin_memory=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
+)
+
+# Evaluation of a pretraining checkpoint (tools/test.py): the masked reconstruction loss on
+# the validation images, resized to 256 and centre-cropped to 224, with fixed masking noise.
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='mmpretrain.ResizeEdge', scale=256, edge='short', backend='pillow', interpolation='bicubic'),
+    dict(type='mmpretrain.CenterCrop', crop_size=224),
+    dict(type='mmpretrain.PackInputs'),
+]
+test_dataloader = dict(
+    batch_size=64,
+    num_workers=5,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(type=dataset_type, data_root=data_root, split='val', pipeline=test_pipeline),
+)
+test_evaluator = dict(type='ReconstructionLossMetric')
+test_cfg = dict()

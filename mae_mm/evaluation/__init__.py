@@ -1,0 +1,3 @@
+from .reconstruction_metric import ReconstructionLossMetric
+
+__all__ = ['ReconstructionLossMetric']

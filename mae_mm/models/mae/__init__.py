@@ -1,0 +1,7 @@
+from .decoder import MAEDecoder
+from .encoder import MAEEncoder
+from .loss import MaskedPixelLoss
+from .masking import random_masking
+from .pretrainer import MaskedAutoencoder
+
+__all__ = ['MAEDecoder', 'MAEEncoder', 'MaskedPixelLoss', 'random_masking', 'MaskedAutoencoder']

@@ -1,0 +1,56 @@
+"""The lightweight MAE decoder: mask tokens, fixed sin-cos positions, blocks, pixel head."""
+import torch
+import torch.nn as nn
+from mmengine.model import BaseModule
+
+from mae_mm.registry import MODELS
+from ..vit import Block, init_mae_weights, sincos_2d_table
+
+
+@MODELS.register_module()
+class MAEDecoder(BaseModule):
+    """Reconstructs every patch's pixels from the encoder's visible tokens.
+
+    Args:
+        num_patches (int): L, the encoder's patch count (a square grid).
+        patch_size (int): p.
+        in_dim (int): The encoder's width.
+        embed_dim (int): The decoder's width (512 in the paper).
+        depth (int): Decoder blocks (8).
+        num_heads (int): Heads (16).
+        mlp_ratio (float): MLP ratio (4).
+        in_chans (int): Pixel channels to predict.
+
+    The pretraining model fills ``num_patches``, ``patch_size`` and ``in_dim`` from its encoder.
+    State dict: ``mask_token`` (1, 1, E), ``pos_embed`` (1, 1 + L, E, frozen), ``embed.*``,
+    ``blocks.N.*``, ``norm.*``, ``pred.*``.
+    """
+
+    def __init__(self, num_patches: int, patch_size: int, in_dim: int, embed_dim: int = 512,
+                 depth: int = 8, num_heads: int = 16, mlp_ratio: float = 4.0, in_chans: int = 3,
+                 init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        side = int(round(num_patches ** 0.5))
+        if side * side != num_patches:
+            raise ValueError(f'the decoder needs a square patch grid, got {num_patches} patches')
+        self.num_patches = num_patches
+        self.embed = nn.Linear(in_dim, embed_dim)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+        self.pos_embed = nn.Parameter(sincos_2d_table(embed_dim, (side, side))[None], requires_grad=False)
+        self.blocks = nn.ModuleList(Block(embed_dim, num_heads, mlp_ratio) for _ in range(depth))
+        self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
+        self.pred = nn.Linear(embed_dim, patch_size * patch_size * in_chans)
+        init_mae_weights(self)
+        nn.init.normal_(self.mask_token, std=0.02)
+
+    def forward(self, latent: torch.Tensor, ids_restore: torch.Tensor) -> torch.Tensor:
+        """(B, 1 + K, D_enc) visible tokens, (B, L) restore indices -> (B, L, p*p*C) pixels."""
+        x = self.embed(latent)
+        b, length = ids_restore.shape
+        masked = self.mask_token.expand(b, length - (x.shape[1] - 1), -1)
+        patches = torch.cat([x[:, 1:], masked], dim=1)  # shuffled order: visible first
+        patches = patches.gather(1, ids_restore.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+        x = torch.cat([x[:, :1], patches], dim=1) + self.pos_embed
+        for blk in self.blocks:
+            x = blk(x)
+        return self.pred(self.norm(x))[:, 1:]

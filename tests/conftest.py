@@ -1,0 +1,45 @@
+"""Shared fixtures: the demo data and one demo pretraining run, made once per session."""
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DEMO_PRETRAIN = 'configs/demo/mae_vit-tiny-p8_1xb32-coslr-40e_demo-pretrain.py'
+
+
+def run_tool(*args, timeout=1800):
+    """Runs ``python tools/...`` from the repository root with only the checkout on PYTHONPATH."""
+    env = dict(os.environ, PYTHONPATH=ROOT, PYTHONUNBUFFERED='1')
+    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError(f'{" ".join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n'
+                             f'{proc.stderr[-4000:]}')
+    return proc.stdout
+
+
+def read_scalars(work_dir):
+    """The records of mmengine's LocalVisBackend scalars.json under ``work_dir``."""
+    paths = sorted(p for p in (osp.join(dp, f) for dp, _, fs in os.walk(work_dir) for f in fs)
+                   if p.endswith(osp.join('vis_data', 'scalars.json')))
+    assert paths, f'no scalars.json under {work_dir}'
+    with open(paths[-1]) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+@pytest.fixture(scope='session')
+def demo_data():
+    run_tool('tools/make_demo_data.py', '--out', 'data/demo')
+    return osp.join(ROOT, 'data', 'demo')
+
+
+@pytest.fixture(scope='session')
+def demo_pretrain(demo_data, tmp_path_factory):
+    """Trains the demo pretraining config through tools/train.py; returns its work dir."""
+    work_dir = str(tmp_path_factory.mktemp('demo_pretrain'))
+    run_tool('tools/train.py', DEMO_PRETRAIN, '--work-dir', work_dir)
+    return work_dir

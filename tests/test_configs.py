@@ -1,0 +1,96 @@
+"""Every config parses and builds its model and optimizer wrapper on a CPU-only machine."""
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import OptimWrapper, build_optim_wrapper
+from mmengine.registry import DefaultScope, init_default_scope
+
+import mae_mm  # noqa: F401
+from mae_mm.registry import MODELS
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
+                 if '_base_' not in p)
+PRETRAIN = sorted(glob.glob(osp.join(ROOT, 'configs', 'pretrain', '*.py')))
+
+
+def config_id(path):
+    return osp.relpath(path, osp.join(ROOT, 'configs'))
+
+
+@pytest.fixture(autouse=True)
+def _clear_scope():
+    yield
+    DefaultScope._instance_dict.clear()
+
+
+def build(cfg):
+    init_default_scope(cfg.get('default_scope', 'mae_mm'))
+    model = MODELS.build(cfg.model)
+    return model, build_optim_wrapper(model, cfg.optim_wrapper)
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=config_id)
+def test_config_builds_model_and_optim_wrapper_on_cpu(path):
+    cfg = Config.fromfile(path)
+    if 'huge' in path or 'large' in path:
+        with torch.device('meta'):  # full shapes, no memory or init time
+            model, wrapper = build(cfg)
+    else:
+        model, wrapper = build(cfg)
+    assert isinstance(wrapper, OptimWrapper)
+    assert sum(p.numel() for p in model.parameters()) > 0
+    for key in ('train_dataloader', 'train_cfg', 'param_scheduler', 'default_scope'):
+        assert cfg.get(key) is not None, f'{config_id(path)} lacks {key}'
+
+
+def test_file_names_carry_the_model_tag_and_stage():
+    for path in CONFIGS:
+        name = osp.basename(path)
+        folder = osp.basename(osp.dirname(path))
+        if folder == 'demo':
+            assert 'pretrain' in name or 'finetune' in name or 'linprobe' in name \
+                or 'mask-rcnn' in name or 'upernet' in name, name
+            assert 'vit-tiny-p8' in name, name
+        else:
+            assert any(tag in name for tag in ('vit-base-p16', 'vit-large-p16', 'vit-huge-p14')), name
+
+
+@pytest.mark.parametrize('path', PRETRAIN, ids=config_id)
+def test_pretrain_configs_carry_the_paper_recipe(path):
+    cfg = Config.fromfile(path)
+    opt = cfg.optim_wrapper.optimizer
+    assert (opt.type, opt.lr, tuple(opt.betas), opt.weight_decay) == ('AdamW', 1.5e-4, (0.9, 0.95), 0.05)
+    assert cfg.auto_scale_lr == dict(base_batch_size=256, enable=True)
+    assert cfg.train_dataloader.batch_size * 8 == 4096
+    epochs = 1600 if '1600e' in path else 800
+    assert cfg.train_cfg.max_epochs == epochs
+    warmup, cosine = cfg.param_scheduler
+    assert (warmup.type, warmup.end, cosine.type, cosine.begin, cosine.end) == \
+        ('LinearLR', 40, 'CosineAnnealingLR', 40, epochs)
+    assert warmup.convert_to_iter_based and cosine.convert_to_iter_based
+    crop = cfg.train_dataloader.dataset.pipeline[1]
+    assert (crop.scale, tuple(crop.crop_ratio_range), crop.interpolation) == (224, (0.2, 1.0), 'bicubic')
+    assert cfg.model.encoder.mask_ratio == 0.75 and cfg.model.loss.norm_pix
+    assert cfg.optim_wrapper.dtype == 'bfloat16'
+    arch = 'base' if 'base' in path else 'large' if 'large' in path else 'huge'
+    assert cfg.model.encoder.arch == arch
+
+
+def test_pretrain_weight_decay_skips_exactly_the_one_dimensional_parameters():
+    cfg = Config.fromfile(PRETRAIN[0])
+    cfg.model.encoder.update(arch='tiny', img_size=32, patch_size=8)
+    cfg.model.decoder.update(embed_dim=32, depth=1, num_heads=2)
+    model, wrapper = build(cfg)
+    decay_of = {}
+    for group in wrapper.optimizer.param_groups:
+        for p in group['params']:
+            decay_of[id(p)] = group['weight_decay']
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        expected = 0.0 if p.ndim == 1 else 0.05  # cls and mask tokens (3-D) are decayed, as in the paper's code
+        assert decay_of[id(p)] == expected, name

@@ -1,0 +1,55 @@
+"""Our registries: own scope, no clashes with the host toolboxes, buildable from their scopes."""
+import pytest
+import torch
+from mmengine.registry import DefaultScope, init_default_scope
+
+import mae_mm  # noqa: F401
+from mae_mm import registry as ours
+
+
+def host_registry_names():
+    """Every name mmpretrain, mmdet and mmseg register, per registry kind."""
+    import mmdet.registry
+    import mmpretrain.registry
+    import mmseg.registry
+    names = {}
+    for module, scope in ((mmpretrain.registry, 'mmpretrain'), (mmdet.registry, 'mmdet'), (mmseg.registry, 'mmseg')):
+        for attr in ('MODELS', 'DATASETS', 'TRANSFORMS', 'METRICS', 'HOOKS', 'OPTIM_WRAPPERS',
+                     'OPTIM_WRAPPER_CONSTRUCTORS'):
+            reg = getattr(module, attr, None)
+            if reg is None:
+                continue
+            reg.import_from_location()
+            names.setdefault(attr, set()).update(reg.module_dict)
+    return names
+
+
+def test_our_registries_are_children_of_mmengine_in_our_scope():
+    assert ours.MODELS.scope == 'mae_mm'
+    assert ours.MODELS.parent.scope == 'mmengine'
+    for name in ('MaskedAutoencoder', 'MAEEncoder', 'MAEDecoder', 'MaskedPixelLoss', 'PlainViT'):
+        assert ours.MODELS.get(name) is not None, name
+
+
+def test_no_name_clashes_with_host_toolboxes():
+    host = host_registry_names()
+    for attr in host:
+        mine = set(getattr(ours, attr).module_dict)
+        assert mine, f'{attr}: nothing registered'
+        clash = mine & host[attr]
+        assert not clash, f'{attr}: {sorted(clash)} also registered by a host toolbox'
+
+
+@pytest.mark.parametrize('scope', ['mmdet', 'mmseg', 'mmpretrain'])
+def test_host_scopes_build_our_model_and_its_string_built_children(scope):
+    from mmengine.registry import MODELS as ROOT
+    init_default_scope(scope)
+    try:
+        model = ROOT.build(dict(
+            type='mae_mm.MaskedAutoencoder',
+            encoder=dict(type='MAEEncoder', arch='tiny', img_size=32, patch_size=8),
+            decoder=dict(type='MAEDecoder', embed_dim=32, depth=1, num_heads=2)))
+        assert type(model).__module__.startswith('mae_mm')
+        assert model.loss(torch.randn(1, 3, 32, 32))['loss'].isfinite()
+    finally:
+        DefaultScope._instance_dict.clear()
