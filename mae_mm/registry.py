@@ -4,27 +4,39 @@ A config of any host toolbox builds our classes as ``type='mae_mm.<Name>'``; wit
 ``default_scope='mae_mm'`` the bare names resolve, and anything not found here falls
 back to mmengine's root registries.
 """
-from mmengine.registry import DATASETS as MMENGINE_DATASETS
-from mmengine.registry import HOOKS as MMENGINE_HOOKS
-from mmengine.registry import METRICS as MMENGINE_METRICS
-from mmengine.registry import MODELS as MMENGINE_MODELS
-from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
-from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
-from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
+from mmengine import registry as root
 from mmengine.registry import Registry
 
 SCOPE = 'mae_mm'
 
-MODELS = Registry('model', parent=MMENGINE_MODELS, scope=SCOPE, locations=['mae_mm.models'])
-DATASETS = Registry('dataset', parent=MMENGINE_DATASETS, scope=SCOPE, locations=['mae_mm.datasets'])
-TRANSFORMS = Registry('transform', parent=MMENGINE_TRANSFORMS, scope=SCOPE, locations=['mae_mm.datasets'])
-METRICS = Registry('metric', parent=MMENGINE_METRICS, scope=SCOPE, locations=['mae_mm.evaluation'])
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope=SCOPE, locations=['mae_mm.engine'])
-OPTIM_WRAPPERS = Registry(
-    'optim_wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope=SCOPE, locations=['mae_mm.engine'])
-OPTIM_WRAPPER_CONSTRUCTORS = Registry(
-    'optimizer wrapper constructor', parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, scope=SCOPE,
-    locations=['mae_mm.engine'])
+
+def _child(parent: Registry, locations=()) -> Registry:
+    return Registry(parent.name, parent=parent, scope=SCOPE, locations=list(locations))
+
+
+MODELS = _child(root.MODELS, ['mae_mm.models'])
+METRICS = _child(root.METRICS, ['mae_mm.evaluation'])
+HOOKS = _child(root.HOOKS, ['mae_mm.engine'])
+OPTIM_WRAPPERS = _child(root.OPTIM_WRAPPERS, ['mae_mm.engine'])
+OPTIM_WRAPPER_CONSTRUCTORS = _child(root.OPTIM_WRAPPER_CONSTRUCTORS, ['mae_mm.engine'])
+DATASETS = _child(root.DATASETS, ['mae_mm.datasets'])
+TRANSFORMS = _child(root.TRANSFORMS, ['mae_mm.datasets'])
+# The rest of mmengine's tree, so that every lookup under default_scope='mae_mm' finds its
+# registry here (and falls back to mmengine's) instead of warning about a missing scope.
+RUNNERS = _child(root.RUNNERS)
+RUNNER_CONSTRUCTORS = _child(root.RUNNER_CONSTRUCTORS)
+LOOPS = _child(root.LOOPS)
+LOG_PROCESSORS = _child(root.LOG_PROCESSORS)
+OPTIMIZERS = _child(root.OPTIMIZERS)
+PARAM_SCHEDULERS = _child(root.PARAM_SCHEDULERS)
+DATA_SAMPLERS = _child(root.DATA_SAMPLERS)
+MODEL_WRAPPERS = _child(root.MODEL_WRAPPERS)
+WEIGHT_INITIALIZERS = _child(root.WEIGHT_INITIALIZERS)
+EVALUATOR = _child(root.EVALUATOR)
+VISUALIZERS = _child(root.VISUALIZERS)
+VISBACKENDS = _child(root.VISBACKENDS)
+TASK_UTILS = _child(root.TASK_UTILS)
+FUNCTIONS = _child(root.FUNCTIONS)
 
 
 def build_model(cfg):

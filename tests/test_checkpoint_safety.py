@@ -34,3 +34,16 @@ def test_unknown_objects_are_still_refused(tmp_path):
     torch.save({'x': NotAllowed()}, path)
     with pytest.raises(Exception, match='Weights only load failed'):
         torch.load(path, weights_only=True)
+
+
+def test_history_buffers_round_trip_with_their_statistics(tmp_path):
+    from mmengine.logging.history_buffer import HistoryBuffer
+    buf = HistoryBuffer()
+    for v in (1.0, 3.0):
+        buf.update(v)
+    path = tmp_path / 'buf.pth'
+    torch.save({'b': buf}, path)
+    loaded = torch.load(path, weights_only=True)['b']
+    assert (loaded.mean(), loaded.max(), loaded.current()) == (2.0, 3.0, 3.0)
+    assert loaded.statistics('min') == 1.0
+    assert 'statistics_methods' not in buf.__dict__, 'pickling leaves the buffer as it was'

@@ -30,20 +30,20 @@ def test_demo_pretraining_lowers_the_loss(demo_pretrain):
 
 def test_checkpoint_reloads_to_the_same_loss_and_beats_an_untrained_model(demo_pretrain, tmp_path):
     records = read_scalars(demo_pretrain)
-    val = [r['recon/loss'] for r in records if 'recon/loss' in r]
+    val = [r['recon/mse'] for r in records if 'recon/mse' in r]
     assert val, 'the demo validates during training'
     ckpt = open(osp.join(demo_pretrain, 'last_checkpoint')).read().strip()
     assert osp.basename(ckpt) == 'epoch_40.pth'
     out = tmp_path / 'metrics.json'
     run_tool('tools/test.py', DEMO_PRETRAIN, ckpt, '--work-dir', str(tmp_path), '--out', str(out))
-    reloaded = json.load(open(out))['recon/loss']
+    reloaded = json.load(open(out))['recon/mse']
     assert abs(reloaded - val[-1]) < 1e-5, f'reloaded {reloaded} != trained {val[-1]}'
 
     # the same evaluation of a freshly initialised model
     cfg = Config.fromfile(osp.join(ROOT, DEMO_PRETRAIN))
     cfg.work_dir = str(tmp_path / 'untrained')
     try:
-        untrained = Runner.from_cfg(cfg).test()['recon/loss']
+        untrained = Runner.from_cfg(cfg).test()['recon/mse']
     finally:
         DefaultScope._instance_dict.clear()
     assert reloaded < 0.8 * untrained, f'trained {reloaded:.3f} vs untrained {untrained:.3f}'

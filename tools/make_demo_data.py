@@ -1,119 +1,27 @@
-"""Writes the embedded demo data set under data/demo/ in the real data sets' layouts.
+"""Writes the embedded demo data sets under data/demo/ in the real data sets' layouts.
 
     python tools/make_demo_data.py [--out data/demo] [--seed 0]
 
-ImageNet layout: ``imagenet/{train,val}/<class>/*.JPEG``. Five classes, each a kind of
-picture: crops of the real photographs matplotlib ships (``photo``), and synthetic disks,
-stripes, checkerboards and triangles drawn over softened photo crops. Idempotent: an
-existing, complete set with the same parameters is left as it is.
+- ``imagenet/{train,val}/<class>/*.JPEG``: five classes of pictures: crops of the real
+  photographs matplotlib ships (``photo``), and disks, stripes, checkerboards and triangles
+  drawn over softened photo crops.
+
+Idempotent: a set already complete with the same parameters is left as it is.
 """
 import argparse
 import json
-import math
 import os
 import os.path as osp
 
-import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from demo_data import imagenet
 
-IMAGE_SIZE = 96
-CLASSES = ('photo', 'disks', 'stripes', 'checkers', 'triangles')
-SPLIT_SIZES = dict(train=80, val=20)  # images per class
+# name -> (module, make function); each writes <out>/<name>/ and returns the number of images
+DATASETS = {'imagenet': (imagenet, imagenet.make_imagenet)}
 
 
-def sample_photos():
-    """The real photographs shipped in matplotlib's sample data, as RGB PIL images."""
-    import matplotlib.cbook as cbook
-
-    photos = []
-    for name in ('grace_hopper.jpg', 'Minduka_Present_Blue_Pack.png'):
-        with cbook.get_sample_data(name) as f:
-            photos.append(Image.open(f).convert('RGB'))
-    return photos
-
-
-def photo_crop(rng, photos, size=IMAGE_SIZE):
-    """A random square crop of a random photo, resized to ``size``."""
-    photo = photos[rng.integers(len(photos))]
-    side = int(rng.uniform(0.3, 1.0) * min(photo.size))
-    x0 = rng.integers(0, photo.size[0] - side + 1)
-    y0 = rng.integers(0, photo.size[1] - side + 1)
-    crop = photo.crop((x0, y0, x0 + side, y0 + side)).resize((size, size), Image.BICUBIC)
-    return crop.transpose(Image.FLIP_LEFT_RIGHT) if rng.random() < 0.5 else crop
-
-
-def random_color(rng):
-    return tuple(int(c) for c in rng.integers(0, 256, size=3))
-
-
-def soft_background(rng, photos, size=IMAGE_SIZE):
-    """A blurred, faded photo crop: real texture that does not decide the class."""
-    bg = photo_crop(rng, photos, size).filter(ImageFilter.GaussianBlur(2))
-    return Image.blend(bg, Image.new('RGB', (size, size), random_color(rng)), 0.5)
-
-
-def draw_disks(rng, img):
-    draw = ImageDraw.Draw(img)
-    for _ in range(rng.integers(1, 4)):
-        r = rng.uniform(8, 22)
-        cx, cy = rng.uniform(r, img.size[0] - r, size=2)
-        draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=random_color(rng))
-    return img
-
-
-def draw_stripes(rng, img):
-    size = img.size[0]
-    theta = rng.uniform(0, math.pi)
-    period = rng.uniform(8, 20)
-    yy, xx = np.mgrid[0:size, 0:size]
-    wave = (np.sin(2 * math.pi * (xx * math.cos(theta) + yy * math.sin(theta)) / period) > 0)[..., None]
-    base = np.asarray(img, dtype=np.float32)
-    colored = np.where(wave, np.array(random_color(rng)), base)
-    return Image.fromarray((0.8 * colored + 0.2 * base).astype(np.uint8))
-
-
-def draw_checkers(rng, img):
-    size = img.size[0]
-    cell = int(rng.integers(8, 20))
-    yy, xx = np.mgrid[0:size, 0:size]
-    board = (((xx // cell) + (yy // cell)) % 2 == 0)[..., None]
-    base = np.asarray(img, dtype=np.float32)
-    colored = np.where(board, np.array(random_color(rng)), np.array(random_color(rng)))
-    return Image.fromarray((0.8 * colored + 0.2 * base).astype(np.uint8))
-
-
-def draw_triangles(rng, img):
-    draw = ImageDraw.Draw(img)
-    for _ in range(rng.integers(1, 3)):
-        r = rng.uniform(14, 30)
-        cx, cy = rng.uniform(r, img.size[0] - r, size=2)
-        phase = rng.uniform(0, 2 * math.pi)
-        pts = [(cx + r * math.cos(phase + k * 2 * math.pi / 3), cy + r * math.sin(phase + k * 2 * math.pi / 3))
-               for k in range(3)]
-        draw.polygon(pts, fill=random_color(rng))
-    return img
-
-
-def make_image(rng, photos, cls):
-    if cls == 'photo':
-        return photo_crop(rng, photos)
-    painter = dict(disks=draw_disks, stripes=draw_stripes, checkers=draw_checkers, triangles=draw_triangles)[cls]
-    return painter(rng, soft_background(rng, photos))
-
-
-def make_imagenet(out, seed):
-    """Writes ``out/{train,val}/<class>/<class>_<i>.JPEG``; returns the number of files."""
-    photos = sample_photos()
-    count = 0
-    for split_index, (split, per_class) in enumerate(SPLIT_SIZES.items()):
-        for cls_index, cls in enumerate(CLASSES):
-            rng = np.random.default_rng([seed, split_index, cls_index])
-            folder = osp.join(out, split, cls)
-            os.makedirs(folder, exist_ok=True)
-            for i in range(per_class):
-                make_image(rng, photos, cls).save(osp.join(folder, f'{cls}_{i:04d}.JPEG'), quality=90)
-                count += 1
-    return count
+def stamp_of(module, seed):
+    return dict(seed=seed, version=getattr(module, 'VERSION', 1),
+                **{k.lower(): getattr(module, k) for k in ('CLASSES', 'SPLIT_SIZES') if hasattr(module, k)})
 
 
 def main():
@@ -122,17 +30,20 @@ def main():
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
 
-    stamp_path = osp.join(args.out, 'imagenet', '.complete')
-    stamp = dict(seed=args.seed, size=IMAGE_SIZE, classes=list(CLASSES), splits=SPLIT_SIZES, version=1)
-    if osp.exists(stamp_path):
-        with open(stamp_path) as f:
-            if json.load(f) == stamp:
-                print(f'{osp.join(args.out, "imagenet")}: already complete')
-                return
-    n = make_imagenet(osp.join(args.out, 'imagenet'), args.seed)
-    with open(stamp_path, 'w') as f:
-        json.dump(stamp, f)
-    print(f'wrote {n} images to {osp.join(args.out, "imagenet")} ({len(CLASSES)} classes)')
+    for name, (module, make) in DATASETS.items():
+        root = osp.join(args.out, name)
+        stamp_path = osp.join(root, '.complete')
+        stamp = json.loads(json.dumps(stamp_of(module, args.seed)))
+        if osp.exists(stamp_path):
+            with open(stamp_path) as f:
+                if json.load(f) == stamp:
+                    print(f'{root}: already complete')
+                    continue
+        os.makedirs(root, exist_ok=True)
+        count = make(root, args.seed)
+        with open(stamp_path, 'w') as f:
+            json.dump(stamp, f)
+        print(f'{root}: wrote {count} images')
 
 
 if __name__ == '__main__':

@@ -92,8 +92,11 @@ def main():
     masked_gray[m] = 127
     rows[1] = masked_gray
 
+    # enlarge small inputs (nearest neighbour keeps the patch grid visible) to >= 160 px panels
+    zoom = max(1, -(-160 // rows[0].shape[2]))
+    rows = [panel.repeat(zoom, axis=1).repeat(zoom, axis=2) for panel in rows]
     h, w = rows[0].shape[1:3]
-    pad, title_h = 4, 16
+    pad, title_h = 4, 18
     canvas = np.full((len(args.images) * (h + pad) + title_h, 4 * (w + pad), 3), 255, np.uint8)
     for i in range(len(args.images)):
         for j, panel in enumerate(rows):
@@ -102,7 +105,7 @@ def main():
     vis = Visualizer()
     vis.set_image(canvas)
     positions = np.array([[j * (w + pad) + 2, 2] for j in range(4)])
-    vis.draw_texts(list(TITLES), positions, colors='black', font_sizes=max(6, min(10, w // 12)))
+    vis.draw_texts(list(TITLES), positions, colors='black', font_sizes=10)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     mmcv.imwrite(vis.get_image()[..., ::-1], args.out)
     print(f'wrote {args.out}: {len(args.images)} image(s), mask ratio {model.encoder.mask_ratio}, seed {args.seed}')

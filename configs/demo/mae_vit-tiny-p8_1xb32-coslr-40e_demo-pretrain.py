@@ -24,7 +24,7 @@ test_pipeline = [
 ]
 demo_images = dict(type='mmpretrain.CustomDataset', data_root=data_root, with_label=False)
 train_dataloader = dict(
-    batch_size=32, num_workers=2, persistent_workers=False,
+    batch_size=32, num_workers=2, persistent_workers=False, pin_memory=False,
     dataset=dict(_delete_=True, data_prefix='train', pipeline=train_pipeline, **demo_images))
 val_dataloader = dict(
     batch_size=50, num_workers=1, persistent_workers=False,
@@ -34,7 +34,7 @@ val_dataloader = dict(
 test_dataloader = dict(
     batch_size=50, num_workers=1, persistent_workers=False,
     dataset=dict(_delete_=True, data_prefix='val', pipeline=test_pipeline, **demo_images))
-val_evaluator = dict(type='ReconstructionLossMetric')
+val_evaluator = dict(type='MaskedReconstructionMetric')
 val_cfg = dict()
 
 # length, and the lr a batch of 32 needs: 8e-3 per 256 images -> 1e-3 here

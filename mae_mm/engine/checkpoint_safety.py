@@ -5,6 +5,13 @@ mmengine 0.10.x calls ``torch.load`` without ``weights_only``; since torch 2.6 t
 (its message hub's ``HistoryBuffer``, numpy arrays and scalars in ``meta``). Rather than turn
 the safety off, we allow exactly those types; anything else in a file of unknown origin is
 still refused.
+
+One more obstacle: ``HistoryBuffer.__getstate__`` pickles its class-level table of statistics
+methods as ``getattr(HistoryBuffer, 'mean')`` calls, and ``getattr`` must never be allowed (it
+reaches any attribute of any allowed object). That table is class state, rebuilt by
+``__setstate__`` and by whatever module registers a custom method, so the checkpoints written
+after ``import mae_mm`` leave it out. A checkpoint that mmengine wrote without us still
+carries it and is refused under ``weights_only``.
 """
 import numpy as np
 import torch
@@ -27,8 +34,17 @@ def mmengine_checkpoint_globals() -> list:
     return allowed
 
 
+def _history_buffer_state(self) -> dict:
+    """``HistoryBuffer`` state without the class-level statistics table (see module doc)."""
+    return {k: v for k, v in self.__dict__.items() if k != 'statistics_methods'}
+
+
 def allow_mmengine_checkpoints() -> None:
-    """Adds the types mmengine's own checkpoints contain to torch's ``weights_only`` allowlist."""
+    """Makes mmengine's own checkpoints loadable with ``weights_only=True``: allowlists their
+    types and keeps ``getattr`` out of the history buffers they pickle."""
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    HistoryBuffer.__getstate__ = _history_buffer_state
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is not None:  # torch < 2.4 has no allowlist and loads everything
         add(mmengine_checkpoint_globals())

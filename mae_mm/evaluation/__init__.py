@@ -1,3 +1,3 @@
-from .reconstruction_metric import ReconstructionLossMetric
+from .reconstruction_metric import MaskedReconstructionMetric
 
-__all__ = ['ReconstructionLossMetric']
+__all__ = ['MaskedReconstructionMetric']

@@ -8,11 +8,13 @@ from mae_mm.registry import METRICS
 
 
 @METRICS.register_module()
-class ReconstructionLossMetric(BaseMetric):
+class MaskedReconstructionMetric(BaseMetric):
     """Averages the per-image ``recon_loss`` that :class:`MaskedAutoencoder` predicts.
 
     The model masks with noise from a fixed seed in ``predict`` mode, so the figure is
-    repeatable for a given checkpoint and data set; lower is better.
+    repeatable for a given checkpoint and data set; lower is better. Reported as ``recon/mse``
+    (in the loss's target space): mmengine's log processor would smooth any val metric whose
+    name contains "loss" over past evaluations.
     """
 
     default_prefix = 'recon'
@@ -23,4 +25,4 @@ class ReconstructionLossMetric(BaseMetric):
             self.results.append(float(torch.as_tensor(value)))
 
     def compute_metrics(self, results: list) -> dict:
-        return dict(loss=sum(results) / max(len(results), 1))
+        return dict(mse=sum(results) / max(len(results), 1))

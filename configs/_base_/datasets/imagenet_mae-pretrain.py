@@ -38,5 +38,5 @@ test_dataloader = dict(
     collate_fn=dict(type='default_collate'),
     dataset=dict(type=dataset_type, data_root=data_root, split='val', pipeline=test_pipeline),
 )
-test_evaluator = dict(type='ReconstructionLossMetric')
+test_evaluator = dict(type='MaskedReconstructionMetric')
 test_cfg = dict()
