@@ -118,16 +118,21 @@ class PlainViT(BaseModule):
 
     # -- checkpoint loading ----------------------------------------------------------------
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        """Resamples a checkpoint's ``pos_embed`` bicubically when its grid differs from ours."""
+        """Resamples a checkpoint's ``pos_embed`` to our grid, then refuses any other shape mismatch.
+
+        torch would only note a mismatch and mmengine's non-strict loading would log it and
+        go on with random weights; here it stops the load, naming every key and both shapes.
+        """
         key = prefix + 'pos_embed'
         if key in state_dict and state_dict[key].shape != self.pos_embed.shape:
             src = state_dict[key]
-            if src.dim() != 3 or src.shape[-1] != self.embed_dim:
-                raise ValueError(f'{key}: checkpoint shape {tuple(src.shape)} does not fit the '
-                                 f'model shape {tuple(self.pos_embed.shape)} (different width)')
-            state_dict[key] = resample_pos_embed(src, self.grid_size)
+            if src.dim() == 3 and src.shape[-1] == self.embed_dim:
+                state_dict[key] = resample_pos_embed(src, self.grid_size)
+        own = self.state_dict(keep_vars=True)  # the whole subtree, checked once at its root
+        mismatched = [f'{prefix}{name}: checkpoint {tuple(state_dict[prefix + name].shape)} vs model '
+                      f'{tuple(tensor.shape)}' for name, tensor in own.items()
+                      if prefix + name in state_dict and state_dict[prefix + name].shape != tensor.shape]
+        if mismatched:
+            raise ValueError(f'checkpoint does not fit {type(self).__name__} (arch {self.arch}, '
+                             f'img_size {self.img_size}):\n  ' + '\n  '.join(mismatched))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
-    def no_weight_decay_names(self):
-        """Names (relative to this module) of the tokens and tables that fine-tuning leaves undecayed."""
-        return {'cls_token', 'pos_embed'}

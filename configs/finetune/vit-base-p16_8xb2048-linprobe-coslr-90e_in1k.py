@@ -1,0 +1,48 @@
+# Linear probing of an MAE ViT-B/16 (68.0 top-1 cited): frozen encoder in eval mode, the cls
+# token after the final norm, BatchNorm without affine (eps 1e-6), a linear head (std 0.01);
+# LARS, blr 0.1, batch 8 x 2048 = 16384, 90 epochs with 10 warmup; weak augmentation.
+_base_ = [
+    '../_base_/datasets/imagenet_finetune.py',
+    '../_base_/default_runtime_mmpretrain.py',
+]
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='RandomResizedCrop', scale=224, backend='pillow', interpolation='bicubic'),
+    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    dict(type='PackInputs'),
+]
+train_dataloader = dict(batch_size=2048, drop_last=True, dataset=dict(pipeline=train_pipeline))
+
+model = dict(
+    type='ImageClassifier',
+    data_preprocessor=dict(
+        type='ClsDataPreprocessor', num_classes=1000,
+        mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True),
+    backbone=dict(
+        type='mae_mm.ViTClsBackbone', arch='base', img_size=224, out_type='cls_token', frozen=True,
+        init_cfg=dict(type='Pretrained', prefix='encoder.',
+                      checkpoint='work_dirs/mae_vit-base-p16_8xb512-amp-coslr-800e_in1k/epoch_800.pth')),
+    neck=dict(type='ClsBatchNormNeck', input_features=768, affine=False, eps=1e-6),
+    head=dict(
+        type='LinearClsHead', num_classes=1000, in_channels=768, loss=dict(type='CrossEntropyLoss'),
+        init_cfg=[dict(type='TruncNormal', layer='Linear', std=0.01)]),
+)
+
+# LARS (momentum 0.9, trust coefficient 0.001, wd 0) without adaptation for 1-D parameters
+# (here the head's bias); lr = blr x total batch / 256
+optim_wrapper = dict(
+    type='mae_mm.AmpIfAvailableOptimWrapper',
+    dtype='bfloat16',
+    optimizer=dict(type='LARS', lr=0.1, weight_decay=0.0, momentum=0.9, eta=0.001),
+    paramwise_cfg=dict(custom_keys={'.bias': dict(lars_exclude=True)}),
+)
+auto_scale_lr = dict(base_batch_size=256, enable=True)
+
+max_epochs = 90
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=10, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=10, end=max_epochs,
+         convert_to_iter_based=True),
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)

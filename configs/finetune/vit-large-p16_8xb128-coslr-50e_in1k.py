@@ -1,0 +1,16 @@
+# MAE ViT-L/16 fine-tuning (85.9 top-1 cited): blr 1e-3, layer decay 0.75, drop path 0.2, 50 epochs.
+_base_ = './vit-base-p16_8xb128-coslr-100e_in1k.py'
+
+model = dict(
+    backbone=dict(arch='large', drop_path_rate=0.2, init_cfg=dict(
+        checkpoint='work_dirs/mae_vit-large-p16_8xb512-amp-coslr-800e_in1k/epoch_800.pth')),
+    head=dict(in_channels=1024))
+blr = 1e-3
+optim_wrapper = dict(optimizer=dict(lr=blr), paramwise_cfg=dict(layer_decay_rate=0.75))
+max_epochs = 50
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=5, convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min_ratio=1e-6 / (blr * 1024 / 256), by_epoch=True, begin=5,
+         end=max_epochs, convert_to_iter_based=True),
+]
+train_cfg = dict(max_epochs=max_epochs)

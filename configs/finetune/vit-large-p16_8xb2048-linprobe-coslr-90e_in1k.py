@@ -1,0 +1,8 @@
+# Linear probing of an MAE ViT-L/16 (75.8 top-1 cited).
+_base_ = './vit-base-p16_8xb2048-linprobe-coslr-90e_in1k.py'
+
+model = dict(
+    backbone=dict(arch='large', init_cfg=dict(
+        checkpoint='work_dirs/mae_vit-large-p16_8xb512-amp-coslr-800e_in1k/epoch_800.pth')),
+    neck=dict(input_features=1024),
+    head=dict(in_channels=1024))

@@ -1,0 +1,1 @@
+"""ADE20K segmentation: the ViT as an UperNet backbone."""
