@@ -37,7 +37,7 @@ stamp_key=$(cat "$ROOT/requirements.txt" "$ROOT/requirements/tests.txt" "$ROOT/s
             | sha1sum | cut -c1-16)-$WANT_TESTS
 stamp=$VENV/.mae_mm_stamp
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$stamp_key" ] \
-   && "$PY" -c "import mae_mm, os, sys; sys.exit(0 if os.path.realpath(os.path.dirname(mae_mm.__file__)) == os.path.realpath('$ROOT/mae_mm') else 1)" 2>/dev/null; then
+   && (cd / && "$PY" -c "import mae_mm, os, sys; sys.exit(0 if os.path.realpath(os.path.dirname(mae_mm.__file__)) == os.path.realpath('$ROOT/mae_mm') else 1)") 2>/dev/null; then
   log "environment up to date ($VENV)"
   echo "$PY"; exit 0
 fi
@@ -75,7 +75,7 @@ if [ "$WANT_TESTS" = 1 ]; then
   "${PIP[@]}" install -r "$ROOT/requirements/tests.txt"
 fi
 "${PIP[@]}" install --no-build-isolation --no-deps -e "$ROOT"
-"$PY" -c "import mmcv.ops, mmdet, mmseg, mmpretrain, mae_mm" \
+(cd / && "$PY" -c "import mmcv.ops, mmdet, mmseg, mmpretrain, mae_mm") \
   || { log "import check failed"; exit 1; }
 echo "$stamp_key" > "$stamp"
 log "environment ready ($VENV)"

@@ -5,6 +5,10 @@
 - ``imagenet/{train,val}/<class>/*.JPEG``: five classes of pictures: crops of the real
   photographs matplotlib ships (``photo``), and disks, stripes, checkerboards and triangles
   drawn over softened photo crops.
+- ``coco/{train2017,val2017}/*.jpg`` + ``coco/annotations/instances_{train,val}2017.json``: disks,
+  triangles and squares with their exact polygons, boxes and areas.
+- ``ade20k/images/{training,validation}/*.jpg`` + ``ade20k/annotations/{training,validation}/*.png``:
+  regions of four classes stored as 1..4, 0 = ignore (ADE20K's reduce-zero-label convention).
 
 Idempotent: a set already complete with the same parameters is left as it is.
 """
@@ -13,10 +17,12 @@ import json
 import os
 import os.path as osp
 
-from demo_data import imagenet
+from demo_data import ade20k, coco, imagenet
 
 # name -> (module, make function); each writes <out>/<name>/ and returns the number of images
-DATASETS = {'imagenet': (imagenet, imagenet.make_imagenet)}
+DATASETS = {'imagenet': (imagenet, imagenet.make_imagenet),
+            'ade20k': (ade20k, ade20k.make_ade20k),
+            'coco': (coco, coco.make_coco)}
 
 
 def stamp_of(module, seed):

@@ -5,6 +5,7 @@
 """
 import argparse
 import json
+import numbers
 import os
 import os.path as osp
 
@@ -46,11 +47,13 @@ def main():
     cfg.setdefault('test_cfg', dict())
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
+    # metrics may be numpy scalars (mmseg's IoUMetric): numbers.Real covers them
+    plain = {k: float(v) if isinstance(v, numbers.Real) else str(v) for k, v in metrics.items()}
     if args.out and is_main_process():
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:
-            json.dump({k: float(v) if isinstance(v, (int, float)) else v for k, v in metrics.items()}, f, indent=2)
-    print(json.dumps({k: float(v) if isinstance(v, (int, float)) else str(v) for k, v in metrics.items()}))
+            json.dump(plain, f, indent=2)
+    print(json.dumps(plain))
 
 
 if __name__ == '__main__':

@@ -24,7 +24,7 @@ test_pipeline = [
 ]
 demo_images = dict(type='mmpretrain.CustomDataset', data_root=data_root, with_label=False)
 train_dataloader = dict(
-    batch_size=32, num_workers=2, persistent_workers=False, pin_memory=False,
+    batch_size=32, num_workers=2, persistent_workers=True, pin_memory=False,
     dataset=dict(_delete_=True, data_prefix='train', pipeline=train_pipeline, **demo_images))
 val_dataloader = dict(
     batch_size=50, num_workers=1, persistent_workers=False,

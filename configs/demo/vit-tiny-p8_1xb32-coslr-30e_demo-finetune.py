@@ -28,7 +28,7 @@ test_pipeline = [
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(
-    batch_size=32, num_workers=2, persistent_workers=False, pin_memory=False,
+    batch_size=32, num_workers=2, persistent_workers=True, pin_memory=False,
     dataset=dict(_delete_=True, type='CustomDataset', data_root=demo_root, data_prefix='train',
                  pipeline=train_pipeline))
 val_dataloader = dict(

@@ -1,0 +1,101 @@
+# Mask R-CNN on the MAE-pretrained ViT-B/16, COCO, ViTDet's recipe (Li et al., ECCV 2022;
+# 51.6 box AP / 45.9 mask AP cited): mmdet's Mask R-CNN and COCO bases with our backbone and
+# simple feature pyramid, ViTDet's head changes, LSJ at 1024, 100 epochs at batch 64.
+#   python tools/train.py configs/coco/mask-rcnn_vit-base-p16_16xb4-amp-lsj-100e_coco.py \
+#       --cfg-options model.backbone.init_cfg.checkpoint=PRETRAIN.pth
+_base_ = [
+    'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
+    'mmdet::common/lsj-100e_coco-instance.py',  # + mmdet's default runtime (default_scope 'mmdet')
+]
+
+image_size = (1024, 1024)
+norm_cfg = dict(type='mae_mm.LayerNorm2d')  # ViTDet's "LN" in the pyramid and the RoI heads
+model = dict(
+    data_preprocessor=dict(pad_size_divisor=32, pad_mask=True),
+    backbone=dict(
+        _delete_=True,
+        type='mae_mm.ViTDetBackbone',
+        arch='base',
+        img_size=image_size,
+        pretrain_img_size=224,
+        window_size=14,
+        global_blocks=(2, 5, 8, 11),  # 0-based; window attention in all the others
+        use_rel_pos=True,
+        drop_path_rate=0.1,
+        with_checkpoint=False,
+        # the pretraining run's last checkpoint (tools/train.py's default work dir); its
+        # encoder.* keys are this backbone's parameter names
+        init_cfg=dict(type='Pretrained', prefix='encoder.',
+                      checkpoint='work_dirs/mae_vit-base-p16_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth')),
+    neck=dict(
+        _delete_=True,
+        type='mae_mm.SimpleFeaturePyramid',
+        vit_arch='base',  # the backbone's preset: the pyramid's input width
+        out_channels=256,
+        scale_factors=(4.0, 2.0, 1.0, 0.5),  # strides 4, 8, 16, 32 from the stride-16 map
+        num_outs=5),  # + P6 by max-pool: strides 4 to 64, as the anchors and RoI extractors expect
+    rpn_head=dict(num_convs=2),
+    roi_head=dict(
+        bbox_head=dict(type='Shared4Conv1FCBBoxHead', conv_out_channels=256, norm_cfg=norm_cfg),
+        mask_head=dict(norm_cfg=norm_cfg)))
+
+# Large-scale jitter: flip, resize by 0.1-2.0 of 1024, crop to 1024, pad to 1024 x 1024 (the
+# pad is the mean colour, so it normalises to 0 as ViTDet's); test: longest side 1024, padded.
+pad_val = dict(img=(104, 116, 124))  # BGR mean, as loaded
+backend_args = None
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='RandomResize', scale=image_size, ratio_range=(0.1, 2.0), keep_ratio=True),
+    dict(type='RandomCrop', crop_type='absolute_range', crop_size=image_size, recompute_bbox=True,
+         allow_negative_crop=True),
+    dict(type='FilterAnnotations', min_gt_bbox_wh=(1e-2, 1e-2)),
+    dict(type='Pad', size=image_size, pad_val=pad_val),
+    dict(type='PackDetInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='Resize', scale=image_size, keep_ratio=True),
+    dict(type='Pad', size=image_size, pad_val=pad_val),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+]
+# 16 GPUs x 4 images = batch 64, iteration-based (no RepeatDataset)
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=8,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(_delete_=True, type='CocoDataset', data_root='data/coco/',
+                 ann_file='annotations/instances_train2017.json', data_prefix=dict(img='train2017/'),
+                 filter_cfg=dict(filter_empty_gt=True, min_size=32), pipeline=train_pipeline,
+                 backend_args=backend_args))
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
+# val_evaluator / test_evaluator: mmdet's CocoMetric (pycocotools) on bbox and segm, from the base
+
+# AdamW 1e-4, wd 0.1, betas (0.9, 0.999); lr x 0.7^(12 + 1 - layer) per ViT layer; only norms
+# and the position table skip weight decay (biases and the relative position tables decay).
+# fp16 autocast on GPU (mmcv's RoIAlign has no bf16 kernel), fp32 on a CPU-only machine.
+optim_wrapper = dict(
+    _delete_=True,
+    type='mae_mm.AmpIfAvailableOptimWrapper',
+    dtype='float16',
+    optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.1),
+    constructor='mae_mm.ViTLayerDecayOptimWrapperConstructor',
+    paramwise_cfg=dict(layer_decay_rate=0.7, no_decay=('norm', 'pos_embed')))
+
+# 100 epochs = 184,375 iterations at batch 64: 250 warmup iterations, lr x 0.1 at 163,889 and 177,546
+max_iters = 184375
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=250),
+    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters, milestones=[163889, 177546], gamma=0.1),
+]
+interval = 5000
+train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters, val_interval=interval,
+                 dynamic_intervals=[(max_iters // interval * interval + 1, max_iters)])
+default_hooks = dict(
+    logger=dict(interval=50, log_metric_by_epoch=False),
+    checkpoint=dict(by_epoch=False, interval=interval, max_keep_ckpts=3, save_last=True))
+log_processor = dict(by_epoch=False)
+auto_scale_lr = dict(base_batch_size=64)

@@ -1,0 +1,21 @@
+# Mask R-CNN on the MAE-pretrained ViT-H/14, COCO (ViTDet: 56.7 box AP / 50.2 mask AP cited):
+# the ViT-B recipe with 16 x 16 patches (the checkpoint's 14 x 14 projection is interpolated when
+# loaded), global attention in blocks 7, 15, 23, 31, drop path 0.5, layer decay 0.9, and 75
+# epochs: iterations and lr steps x 0.75, as ViTDet.
+_base_ = './mask-rcnn_vit-base-p16_16xb4-amp-lsj-100e_coco.py'
+
+model = dict(
+    backbone=dict(
+        arch='huge', patch_size=16, global_blocks=(7, 15, 23, 31), drop_path_rate=0.5,
+        init_cfg=dict(checkpoint='work_dirs/mae_vit-huge-p14_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth')),
+    neck=dict(vit_arch='huge'))
+optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=0.9))
+
+max_iters = 184375 * 3 // 4  # 138,281
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=250),
+    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters,
+         milestones=[163889 * 3 // 4, 177546 * 3 // 4], gamma=0.1),  # 122,916 and 133,159
+]
+interval = 5000
+train_cfg = dict(max_iters=max_iters, dynamic_intervals=[(max_iters // interval * interval + 1, max_iters)])

@@ -1,0 +1,87 @@
+"""ViTDet's simple feature pyramid: every level made from the ViT's last feature map."""
+import math
+from typing import Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+
+from mae_mm.registry import MODELS
+
+from ..vit import resolve_arch
+from .norm import LayerNorm2d
+
+
+def _rescale(channels: int, scale: float) -> Tuple[nn.Module, int]:
+    """The resampling stage of one level and its output channels.
+
+    2^k (k > 0): k stride-2 transposed convolutions, each halving the channels, with
+    LayerNorm + GELU between them; 1: identity; 2^-k: a 2^k x 2^k max-pool.
+    """
+    k = math.log2(scale)
+    if k != int(k):
+        raise ValueError(f'pyramid scale factors must be powers of 2, got {scale}')
+    k = int(k)
+    if k <= 0:
+        return (nn.MaxPool2d(2 ** -k) if k else nn.Identity()), channels
+    layers = []
+    for i in range(k):
+        if i:
+            layers += [LayerNorm2d(channels), nn.GELU()]
+        layers.append(nn.ConvTranspose2d(channels, channels // 2, kernel_size=2, stride=2))
+        channels //= 2
+    return nn.Sequential(*layers), channels
+
+
+@MODELS.register_module()
+class SimpleFeaturePyramid(BaseModule):
+    """Pyramid levels by resampling one stride-p map (ViTDet, Li et al. 2022), then P6.
+
+    For each scale factor s: resample the map by s (transposed convolutions up, max-pool
+    down), then a 1x1 conv and a 3x3 conv to ``out_channels``, each followed by a
+    :class:`LayerNorm2d` (no bias, no activation). Levels beyond the scale factors
+    (``num_outs``) max-pool the last one with stride 2, as ViTDet's P6.
+
+    Args:
+        vit_arch (str | dict): The backbone's ViT preset; the input width is its ``embed_dim``.
+        out_channels (int): Width of every level (256).
+        scale_factors (sequence of float): 4, 2, 1, 1/2 give strides 4 to 32 from a stride-16 map.
+        num_outs (int): Levels returned; 5 adds P6.
+        init_cfg (dict, optional): mmengine init config; by default Caffe2's xavier fill of the
+            1x1 and 3x3 convolutions, as ViTDet.
+
+    Forward: a tuple whose last element is (B, D, h, w) -> ``num_outs`` maps (B, out, h*s, w*s).
+    """
+
+    def __init__(self,
+                 vit_arch='base',
+                 out_channels: int = 256,
+                 scale_factors: Sequence[float] = (4.0, 2.0, 1.0, 0.5),
+                 num_outs: int = 5,
+                 init_cfg: Optional[dict] = None):
+        if init_cfg is None:  # Caffe2's xavier fill of the convolutions, as ViTDet
+            init_cfg = dict(type='Kaiming', layer='Conv2d', a=1, mode='fan_in', nonlinearity='leaky_relu',
+                            distribution='uniform')
+        super().__init__(init_cfg=init_cfg)
+        if num_outs < len(scale_factors):
+            raise ValueError(f'num_outs {num_outs} < {len(scale_factors)} scale factors')
+        in_channels = resolve_arch(vit_arch)['embed_dim']
+        self.num_outs = num_outs
+        self.rescales = nn.ModuleList()
+        self.lateral_convs = nn.ModuleList()
+        self.output_convs = nn.ModuleList()
+        for scale in scale_factors:
+            rescale, channels = _rescale(in_channels, scale)
+            self.rescales.append(rescale)
+            self.lateral_convs.append(nn.Sequential(
+                nn.Conv2d(channels, out_channels, 1, bias=False), LayerNorm2d(out_channels)))
+            self.output_convs.append(nn.Sequential(
+                nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False), LayerNorm2d(out_channels)))
+
+    def forward(self, inputs: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, ...]:
+        x = inputs[-1]
+        outs = [out(lat(rescale(x))) for rescale, lat, out in zip(self.rescales, self.lateral_convs, self.output_convs)]
+        while len(outs) < self.num_outs:
+            outs.append(F.max_pool2d(outs[-1], kernel_size=1, stride=2))
+        return tuple(outs)

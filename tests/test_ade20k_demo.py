@@ -1,0 +1,90 @@
+"""The ADE20K demo: its data in ADE20K's layout, and UperNet trained and evaluated through the one runner."""
+import json
+import os
+import os.path as osp
+import sys
+
+import numpy as np
+import pytest
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
+from PIL import Image
+
+import mae_mm  # noqa: F401  (registers our types; lets mmengine find 'mmseg::' config bases)
+from conftest import ROOT, run_tool
+
+DEMO = 'configs/demo/upernet_vit-tiny-p8_1xb8-200it_demo-ade20k-64x64.py'
+
+
+@pytest.fixture(scope='module')
+def ade20k_module():
+    sys.path.insert(0, osp.join(ROOT, 'tools'))
+    try:
+        from demo_data import ade20k
+    finally:
+        sys.path.remove(osp.join(ROOT, 'tools'))
+    return ade20k
+
+
+def test_demo_ade20k_has_the_real_layout_and_label_convention(demo_data, ade20k_module):
+    root = osp.join(demo_data, 'ade20k')
+    classes = ade20k_module.CLASSES
+    assert Config.fromfile(osp.join(ROOT, DEMO)).metainfo.classes == classes
+    seen = set()
+    for split, size in ade20k_module.SPLIT_SIZES.items():
+        images = sorted(os.listdir(osp.join(root, 'images', split)))
+        labels = sorted(os.listdir(osp.join(root, 'annotations', split)))
+        assert len(images) == size and all(f.endswith('.jpg') for f in images)
+        assert [f[:-4] for f in images] == [f[:-4] for f in labels] and all(f.endswith('.png') for f in labels)
+        for name in images[:20]:
+            with Image.open(osp.join(root, 'images', split, name)) as img, \
+                    Image.open(osp.join(root, 'annotations', split, name[:-4] + '.png')) as ann:
+                assert img.mode == 'RGB' and ann.mode == 'L' and img.size == ann.size
+                values = set(np.unique(np.asarray(ann)).tolist())
+            assert values <= set(range(len(classes) + 1)), values  # 0 = other, k + 1 = CLASSES[k]
+            seen |= values
+    assert seen == set(range(len(classes) + 1)), 'every class and the ignored "other" occur'
+
+
+def test_demo_regions_are_exact(ade20k_module):
+    """Each label region is exactly its drawing: disk pixels hold their disks' solid colours only."""
+    rng = np.random.default_rng(3)
+    photos = ade20k_module.sample_photos()
+    disk, checked = ade20k_module.CLASSES.index('disk') + 1, 0
+    for _ in range(10):
+        image, label = ade20k_module.make_pair(rng, photos)
+        assert label.shape == (image.size[1], image.size[0]) and label.dtype == np.uint8
+        pixels = np.asarray(image).reshape(-1, 3)
+        colours = np.unique(pixels[label.reshape(-1) == disk], axis=0)
+        assert len(colours) <= 4, 'at most four solid disks, and no pixel of anything else'
+        checked += len(colours) > 0
+        noise = label.reshape(-1) == 0
+        if noise.any():  # the unlabelled noise is not a flat colour
+            assert pixels[noise].std(axis=0).mean() > 40
+    assert checked >= 3
+
+
+def test_demo_upernet_trains_and_beats_the_untrained_model(demo_pretrain, tmp_path):
+    pretrained = osp.join(demo_pretrain, 'epoch_40.pth')
+    work_dir = str(tmp_path / 'ade20k')
+    start = f'model.backbone.init_cfg.checkpoint={pretrained}'
+    run_tool('tools/train.py', DEMO, '--work-dir', work_dir, '--cfg-options', start)
+    ckpt = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
+    assert osp.basename(ckpt) == 'iter_200.pth'
+    # tools/test.py prints the metrics as one JSON line last
+    trained = float(json.loads(run_tool('tools/test.py', DEMO, ckpt, '--work-dir', work_dir).strip().splitlines()[-1])
+                    ['mIoU'])
+
+    # the same evaluation of the transferred model before training: pretrained ViT, fresh heads
+    cfg = Config.fromfile(osp.join(ROOT, DEMO))
+    cfg.merge_from_dict({'model.backbone.init_cfg.checkpoint': pretrained})
+    cfg.work_dir = str(tmp_path / 'untrained')
+    try:
+        runner = Runner.from_cfg(cfg)
+        runner.model.init_weights()
+        untrained = float(runner.test()['mIoU'])
+    finally:
+        DefaultScope._instance_dict.clear()
+    print(f'demo UperNet mIoU: trained {trained:.2f}, untrained {untrained:.2f}')
+    assert trained > untrained + 40 and trained > 60, f'trained {trained:.1f} vs untrained {untrained:.1f} mIoU'
