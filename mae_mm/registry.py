@@ -19,8 +19,8 @@ METRICS = _child(root.METRICS, ['mae_mm.evaluation'])
 HOOKS = _child(root.HOOKS, ['mae_mm.engine'])
 OPTIM_WRAPPERS = _child(root.OPTIM_WRAPPERS, ['mae_mm.engine'])
 OPTIM_WRAPPER_CONSTRUCTORS = _child(root.OPTIM_WRAPPER_CONSTRUCTORS, ['mae_mm.engine'])
-DATASETS = _child(root.DATASETS, ['mae_mm.datasets'])
-TRANSFORMS = _child(root.TRANSFORMS, ['mae_mm.datasets'])
+DATASETS = _child(root.DATASETS)
+TRANSFORMS = _child(root.TRANSFORMS)
 # The rest of mmengine's tree, so that every lookup under default_scope='mae_mm' finds its
 # registry here (and falls back to mmengine's) instead of warning about a missing scope.
 RUNNERS = _child(root.RUNNERS)
