@@ -12,14 +12,16 @@ import json
 import os.path as osp
 import sys
 
-# stage -> [(results.json key, metric key written by tools/test.py, column label)]
+# stage -> [(results.json key, metric key written by tools/test.py, table label)]
 STAGES = {
     'pretrain': [('loss', 'recon/mse', 'pretrain loss (val, masked)')],
-    'finetune': [('top1', 'accuracy/top1', 'fine-tune top-1')],
-    'linprobe': [('top1', 'accuracy/top1', 'linear-probe top-1')],
-    'coco': [('bbox_mAP', 'coco/bbox_mAP', 'COCO box AP'), ('segm_mAP', 'coco/segm_mAP', 'COCO mask AP')],
-    'ade20k': [('mIoU', 'mIoU', 'ADE20K mIoU')],
+    'finetune': [('top1', 'accuracy/top1', 'fine-tune top-1 (%)')],
+    'linprobe': [('top1', 'accuracy/top1', 'linear-probe top-1 (%)')],
+    'coco': [('bbox_mAP', 'coco/bbox_mAP', 'COCO box AP (%)'), ('segm_mAP', 'coco/segm_mAP', 'COCO mask AP (%)')],
+    'ade20k': [('mIoU', 'mIoU', 'ADE20K mIoU (%)')],
 }
+# the table shows every score in percent; mmdet reports COCO AP as a fraction
+TABLE_SCALE = {'coco': 100.0}
 # The MAE paper's ViT-B/16 figures (He et al., CVPR 2022, Tables 3-5; linear probe Sec. 4): cited,
 # for orientation only. The demo is a 6-block ViT on 500 synthetic 64 px images: not comparable.
 PAPER_VIT_B = {'pretrain': {'loss': None}, 'finetune': {'top1': 83.6}, 'linprobe': {'top1': 68.0},
@@ -51,7 +53,8 @@ def table(results: dict) -> str:
     for stage, fields in STAGES.items():
         for key, _, label in fields:
             paper = PAPER_VIT_B[stage][key]
-            rows.append(f'| {label} | {results[stage][key]:.4g} | {"-" if paper is None else paper} |')
+            value = results[stage][key] * TABLE_SCALE.get(stage, 1.0)
+            rows.append(f'| {label} | {value:.4g} | {"-" if paper is None else paper} |')
     return '\n'.join(rows)
 
 
