@@ -1,4 +1,5 @@
 """BEiT's relative position bias: one learned attention logit per head and 2D patch offset."""
+import functools
 from typing import Tuple
 
 import torch
@@ -6,10 +7,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+@functools.lru_cache(maxsize=16)
 def relative_offset_index(grid_hw: Tuple[int, int], device: torch.device) -> torch.Tensor:
     """(h*w, h*w) index of the offset between patches i and j in a (2h-1, 2w-1) table.
 
     Patches are in row-major order; entry (i, j) is ``(yi - yj + h - 1) * (2w - 1) + xi - xj + w - 1``.
+    Cached per grid and device: every block of every forward indexes with the same one (read only).
     """
     h, w = grid_hw
     ys, xs = torch.meshgrid(torch.arange(h, device=device), torch.arange(w, device=device), indexing='ij')
