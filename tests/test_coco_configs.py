@@ -67,13 +67,13 @@ def test_coco_configs_carry_the_vitdet_recipe(size):
     assert cfg.train_dataloader.batch_size * 16 == 64 and cfg.auto_scale_lr.base_batch_size == 64
 
     types = [t.type for t in cfg.train_dataloader.dataset.pipeline]
-    assert types == ['LoadImageFromFile', 'LoadAnnotations', 'RandomFlip', 'RandomResize', 'RandomCrop',
+    assert types == ['mae_mm.LoadCheckedImage', 'mae_mm.IgnoreInstancesWithoutMask', 'LoadAnnotations', 'RandomFlip', 'RandomResize', 'RandomCrop',
                      'FilterAnnotations', 'Pad', 'PackDetInputs']
-    resize, crop, pad = (cfg.train_dataloader.dataset.pipeline[i] for i in (3, 4, 6))
+    resize, crop, pad = (cfg.train_dataloader.dataset.pipeline[i] for i in (4, 5, 7))
     assert (resize.scale, resize.ratio_range, crop.crop_size, crop.crop_type, pad.size) == \
         ((1024, 1024), (0.1, 2.0), (1024, 1024), 'absolute_range', (1024, 1024))
     test_types = [t.type for t in cfg.test_dataloader.dataset.pipeline]
-    assert test_types[:3] == ['LoadImageFromFile', 'Resize', 'Pad']
+    assert test_types[:3] == ['mae_mm.LoadCheckedImage', 'Resize', 'Pad']
     for evaluator in (cfg.val_evaluator, cfg.test_evaluator):
         assert evaluator.type == 'CocoMetric' and list(evaluator.metric) == ['bbox', 'segm']
 
@@ -120,3 +120,5 @@ def test_demo_config_inherits_the_vit_b_recipe_and_the_demo_classes(monkeypatch)
     for key in ('type', 'dtype', 'constructor', 'paramwise_cfg'):
         assert cfg.optim_wrapper[key] == base.optim_wrapper[key], key
     assert cfg.model.backbone.type == base.model.backbone.type and cfg.model.backbone.use_rel_pos
+    # the real configs keep ViTDet's LayerNorm in the pyramid; the 300-iteration demo leaves it out
+    assert 'norm_cfg' not in base.model.neck and cfg.model.neck.norm_cfg is None

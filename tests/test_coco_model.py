@@ -130,6 +130,21 @@ def test_pyramid_of_a_non_square_input_and_every_parameter_gets_a_gradient():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
 
 
+def test_pyramid_norm_is_vitdets_layernorm_by_default_and_can_be_left_out():
+    from mae_mm.models.det import LayerNorm2d
+    ln, plain = SimpleFeaturePyramid(vit_arch='tiny', out_channels=32), \
+        SimpleFeaturePyramid(vit_arch='tiny', out_channels=32, norm_cfg=None)
+    for neck, has_norm in ((ln, True), (plain, False)):
+        convs = [m for m in neck.modules() if type(m) is torch.nn.Conv2d]
+        norms = [m for m in [*neck.lateral_convs.modules(), *neck.output_convs.modules()] if isinstance(m, LayerNorm2d)]
+        assert len(convs) == 8 and len(norms) == (8 if has_norm else 0)
+        assert all((c.bias is None) == has_norm for c in convs)  # a bias only where no norm follows
+    x = torch.randn(2, 192, 8, 8)
+    for level in ln((x,)):  # every location normalised over its channels
+        torch.testing.assert_close(level.mean(1), torch.zeros_like(level.mean(1)), atol=1e-5, rtol=0)
+    assert [o.shape for o in plain((x,))] == [o.shape for o in ln((x,))]
+
+
 def test_scale_factors_other_than_powers_of_two_are_refused():
     with pytest.raises(ValueError, match='powers of 2'):
         SimpleFeaturePyramid(vit_arch='tiny', scale_factors=(3.0, 1.0))

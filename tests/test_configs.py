@@ -1,6 +1,8 @@
 """Every config parses and builds its model and optimizer wrapper on a CPU-only machine."""
 import glob
 import os.path as osp
+import re
+import shutil
 
 import pytest
 import torch
@@ -9,6 +11,7 @@ from mmengine.optim import OptimWrapper, build_optim_wrapper
 from mmengine.registry import DefaultScope, init_default_scope
 
 import mae_mm  # noqa: F401
+from mae_mm.models.vit.arch import VIT_ARCHS
 from mae_mm.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -94,3 +97,81 @@ def test_pretrain_weight_decay_skips_exactly_the_one_dimensional_parameters():
             continue
         expected = 0.0 if p.ndim == 1 else 0.05  # cls and mask tokens (3-D) are decayed, as in the paper's code
         assert decay_of[id(p)] == expected, name
+
+
+# --- model sizes: each stated once, in configs/_base_/models/vit_sizes.py -----------------------
+SIZED = [p for p in CONFIGS if osp.basename(osp.dirname(p)) in ('pretrain', 'finetune', 'coco', 'ade20k', 'demo')]
+WIDTH_KEYS = (('head', 'in_channels'), ('neck', 'input_features'), ('neck', 'embed_dim'),
+              ('decode_head', 'in_channels'), ('auxiliary_head', 'in_channels'))
+
+
+def size_key(path):
+    """'vit-large-p16' in the file name -> 'large_p16', the config's entry in vit_sizes."""
+    name, patch = re.search(r'vit-(tiny|base|large|huge)-p(\d+)', osp.basename(path)).groups()
+    return f'{name}_p{patch}'
+
+
+def sized_parts(cfg):
+    """The backbone (or MAE encoder) and the width-reading modules of a config's model."""
+    model = cfg.model.get('module', cfg.model)  # the ADE20K test-time-augmentation wrapper
+    backbone = model.get('encoder', model.get('backbone'))
+    widths = {}
+    for module, key in WIDTH_KEYS:
+        if model.get(module) and key in model[module]:
+            value = model[module][key]
+            for i, w in enumerate(value if isinstance(value, (list, tuple)) else [value]):
+                widths[f'{module}.{key}[{i}]'] = w
+    return backbone, widths, model
+
+
+def test_vit_sizes_restate_their_presets():
+    sizes = Config.fromfile(osp.join(ROOT, 'configs', '_base_', 'models', 'vit_sizes.py')).vit_sizes
+    assert set(sizes) == {'tiny_p8', 'base_p16', 'large_p16', 'huge_p14'}
+    for key, size in sizes.items():
+        preset = VIT_ARCHS[size.arch]
+        assert key == f'{size.arch}_p{size.patch_size}'
+        assert (size.embed_dim, size.depth) == (preset['embed_dim'], preset['depth']), key
+
+
+@pytest.mark.parametrize('path', SIZED, ids=config_id)
+def test_every_stage_takes_its_size_and_widths_from_vit_sizes(path):
+    cfg = Config.fromfile(path)
+    vit = cfg.vit
+    assert vit == cfg.vit_sizes[size_key(path)]
+    backbone, widths, model = sized_parts(cfg)
+    assert backbone.arch == vit.arch
+    # ViT-H/14 runs its dense-prediction transfer with 16 x 16 patches (the kernel is resampled)
+    dense = '/ade20k/' in path or '/coco/' in path
+    patch = 16 if (dense and vit.arch == 'huge') else vit.patch_size
+    assert backbone.get('patch_size', VIT_ARCHS[vit.arch]['patch_size']) == patch
+    if 'vit_arch' in (model.get('neck') or {}):  # the COCO pyramid reads its width from the preset
+        assert model.neck.vit_arch == vit.arch
+    elif 'encoder' not in model:  # (MAE's decoder takes its input width from the encoder)
+        assert widths and set(widths.values()) == {vit.embed_dim}, widths
+    if 'out_indices' in backbone:
+        assert max(backbone.out_indices) == vit.depth - 1  # the last feature is the last block's
+
+
+def test_changing_a_size_in_vit_sizes_changes_every_stage(tmp_path):
+    """Rewrite the large entry as a ViT-H/14 in a copy of configs/: every ViT-L config follows."""
+    shutil.copytree(osp.join(ROOT, 'configs'), tmp_path / 'configs')
+    sizes_file = tmp_path / 'configs' / '_base_' / 'models' / 'vit_sizes.py'
+    text, n = re.subn(r"large_p16=dict\([^)]*\)",
+                      "large_p16=dict(arch='huge', patch_size=14, embed_dim=1280, depth=32)",
+                      sizes_file.read_text())
+    assert n == 1
+    sizes_file.write_text(text)
+    stages = set()
+    for path in SIZED:
+        copy = str(tmp_path / osp.relpath(path, ROOT))
+        backbone, widths, model = sized_parts(Config.fromfile(copy))
+        if size_key(path) == 'large_p16':
+            assert backbone.arch == 'huge', config_id(path)
+            if 'mask-rcnn' in path:  # the pyramid reads its input width from the arch
+                assert model.neck.vit_arch == 'huge', config_id(path)
+            else:
+                assert 'encoder' in model or set(widths.values()) == {1280}, (config_id(path), widths)
+            stages.add(('linprobe' if 'linprobe' in path else osp.basename(osp.dirname(path))))
+        else:  # the other sizes, the ViT-H leaves that inherit the ViT-L ones included, stay
+            assert backbone.arch == Config.fromfile(path).vit.arch, config_id(path)
+    assert stages == {'pretrain', 'finetune', 'linprobe', 'coco', 'ade20k'}

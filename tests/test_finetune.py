@@ -133,7 +133,7 @@ def test_finetune_recipes(name, decay, blr, drop_path, epochs):
     assert cfg.model.head.loss.label_smooth_val == 0.1
     assert cfg.model.head.init_cfg[0].std == 2e-5
     types = [t.type for t in cfg.train_dataloader.dataset.pipeline]
-    assert types == ['LoadImageFromFile', 'RandomResizedCrop', 'RandomFlip', 'RandAugment', 'RandomErasing',
+    assert types == ['mae_mm.LoadCheckedImage', 'RandomResizedCrop', 'RandomFlip', 'RandAugment', 'RandomErasing',
                      'PackInputs']
     randaug, erasing = cfg.train_dataloader.dataset.pipeline[3:5]
     assert (randaug.magnitude_level, randaug.magnitude_std, erasing.erase_prob) == (9, 0.5, 0.25)

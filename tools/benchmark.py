@@ -1,18 +1,33 @@
 """Times the train step of a pretraining or fine-tuning config: img/s and peak memory.
 
     python tools/benchmark.py CONFIG [--batch N] [--steps K] [--windows W] [--amp bf16|fp16|none]
-                                     [--compile] [--vs-mmpretrain] [--data synthetic|jpeg]
+                                     [--compile] [--fused] [--vs-mmpretrain] [--data synthetic|jpeg]
 
 One step is the config's whole ``model.train_step`` (data preprocessor, forward, backward,
 optimizer step through its optimizer wrapper). The figure is the median over W timed windows
-of K steps, after warm-up, with the device synchronised at each window's ends.
+of K steps, after warm-up, with the device synchronised at each window's ends; with
+``--vs-mmpretrain`` both models stay resident and their windows alternate, so both see the
+same machine state (peak memory is still each model's own, see ``Contender``).
 ``--data synthetic`` feeds one pre-made uint8 batch already on the device; ``--data jpeg``
 makes ImageNet-sized JPEGs (500 x 375, ~110 KB) and runs the config's own train pipeline
-through a DataLoader (``--workers``). ``--compile`` compiles the model's ``train_step``'s
-forward as mmengine's ``compile=True`` does. ``--vs-mmpretrain`` (pretraining configs) also
-times mmpretrain's MAE at the same size, batch, precision and compile setting.
+through a DataLoader (``--workers``, pinned memory); with a GPU-decode config the workers
+only read bytes and the data preprocessor decodes on the device.
+
+Our model runs under the config's optimizer (fused AdamW in the pretraining schedules) and
+this package's wrappers: ``AutocastOptimWrapper`` for ``--amp`` (no GradScaler under bf16),
+``LeanOptimWrapper`` without. ``--compile`` does what mmengine's ``compile=True`` does:
+``model.train_step = torch.compile(model.train_step)`` (for models that keep mmengine's
+default train_step, whose compilation fails inside the optimizer step on torch 2.14, only
+``forward`` is compiled; the output says which).
+
+``--vs-mmpretrain`` also times mmpretrain's model at the same size, batch, precision,
+optimizer and compile setting (for pretraining configs its MAE; for fine-tuning configs the
+same classifier with mmpretrain's VisionTransformer as backbone), under mmengine's own wrapper as an
+mmpretrain config has it (``AmpOptimWrapper``, which runs a GradScaler even under bf16), with
+``forward`` compiled.
 """
 import argparse
+import logging
 import os
 import os.path as osp
 import resource
@@ -20,14 +35,12 @@ import statistics
 import tempfile
 import time
 
-import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.logging import MMLogger
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
-from PIL import Image
 
 import mae_mm  # noqa: F401
 from mae_mm.registry import MODELS
@@ -43,6 +56,7 @@ def parse_args():
     parser.add_argument('--amp', choices=['bf16', 'fp16', 'none'], default=None,
                         help='autocast dtype (default bf16 on CUDA, none on CPU)')
     parser.add_argument('--compile', action='store_true')
+    parser.add_argument('--fused', action='store_true', help='fused AdamW in both models (pretraining has it)')
     parser.add_argument('--vs-mmpretrain', action='store_true')
     parser.add_argument('--data', choices=['synthetic', 'jpeg'], default='synthetic')
     parser.add_argument('--workers', type=int, default=8, help='DataLoader workers with --data jpeg')
@@ -55,15 +69,22 @@ def parse_args():
     return args
 
 
-def optim_wrapper_cfg(cfg, amp):
+def optim_wrapper_cfg(cfg, amp, ours=True):
+    """The config's optimizer under our wrappers, or (``ours=False``) under mmengine's."""
     wrapper = cfg.optim_wrapper.copy()
     if amp == 'none':
-        wrapper.type = 'OptimWrapper'
+        wrapper.type = 'mae_mm.LeanOptimWrapper' if ours else 'OptimWrapper'
         for key in ('dtype', 'loss_scale'):
             wrapper.pop(key, None)
     else:
-        wrapper.type = 'AmpOptimWrapper'
+        wrapper.type = 'mae_mm.AutocastOptimWrapper' if ours else 'AmpOptimWrapper'
         wrapper.dtype = dict(bf16='bfloat16', fp16='float16')[amp]
+    if not ours and 'ViTLayerDecay' in wrapper.get('constructor', ''):
+        # ours reads our ViT's parameter names; mmpretrain's fine-tuning configs use its own
+        decay = wrapper.paramwise_cfg.get('layer_decay_rate', 0.65)
+        wrapper.constructor = 'mmpretrain.LearningRateDecayOptimWrapperConstructor'
+        wrapper.paramwise_cfg = dict(layer_decay_rate=decay, custom_keys={
+            key: dict(decay_mult=0.0) for key in ('.ln', '.bias', '.cls_token', '.pos_embed')})
     return wrapper
 
 
@@ -89,22 +110,8 @@ def synthetic_batches(cfg, batch, device):
         yield data
 
 
-def make_jpegs(folder, count=64):
-    """ImageNet-like JPEGs: 500 x 375, smooth noise at quality 90 (~110 KB each)."""
-    rng = np.random.default_rng(0)
-    os.makedirs(folder, exist_ok=True)
-    paths = []
-    for i in range(count):
-        low = rng.integers(0, 256, (47, 63, 3)).astype(np.uint8)
-        img = Image.fromarray(low).resize((500, 375), Image.BICUBIC)
-        noisy = np.asarray(img, dtype=np.int16) + rng.integers(-40, 41, (375, 500, 3))
-        path = osp.join(folder, f'{i:04d}.JPEG')
-        Image.fromarray(noisy.clip(0, 255).astype(np.uint8)).save(path, quality=90)
-        paths.append(path)
-    return paths
-
-
 def jpeg_batches(cfg, batch, workers, folder):
+    from benchmark_data import make_jpegs  # tools/ is this script's directory
     paths = make_jpegs(folder)
     pipeline = Compose(cfg.train_dataloader.dataset.pipeline)
 
@@ -125,29 +132,64 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def time_steps(model, wrapper, batches, args, label):
-    if args.compile:
-        model.forward = torch.compile(model.forward)
-    for _ in range(args.warmup):
-        model.train_step(next(batches), optim_wrapper=wrapper)
-    if args.device.startswith('cuda'):
-        torch.cuda.reset_peak_memory_stats()
-    rates = []
-    for _ in range(args.windows):
+def compile_model(model, whole_step):
+    """mmengine's compile=True (``train_step``) where the model's own train_step allows it."""
+    from mmengine.model import BaseModel
+    if whole_step and type(model).train_step is not BaseModel.train_step:
+        model.train_step = torch.compile(model.train_step)
+        return 'train_step'
+    model.forward = torch.compile(model.forward)
+    return 'forward'
+
+
+class Contender:
+    """One model's train step, compiled and warmed up, with its own peak memory.
+
+    Built one after the other: on CUDA a contender's peak is the peak allocated while it
+    was built and warmed up, minus what the contenders before it still hold.
+    """
+
+    def __init__(self, label, build_model, wrapper_cfg, batches, args, whole_step=True):
+        cuda = args.device.startswith('cuda')
+        if cuda:
+            held = torch.cuda.memory_allocated()
+            torch.cuda.reset_peak_memory_stats()
+        self.label, self.args, self.batches = label, args, batches
+        self.model = build_model().to(args.device).train()
+        self.wrapper = build_optim_wrapper(self.model, wrapper_cfg)
+        compiled = compile_model(self.model, whole_step) if args.compile else 'nothing'
+        fused = 'fused' if self.wrapper.optimizer.defaults.get('fused') else 'unfused'
+        print(f'{label}: {type(self.wrapper).__name__}, {fused} {type(self.wrapper.optimizer).__name__}, '
+              f'compiled: {compiled}')
+        for _ in range(args.warmup):
+            self.step()
+        sync(args.device)
+        if cuda:
+            self.memory = f'{(torch.cuda.max_memory_allocated() - held) / 2 ** 30:.2f} GiB peak allocated'
+        else:
+            self.memory = None  # RSS is per process: read at the end
+        self.rates = []
+
+    def step(self):
+        self.model.train_step(next(self.batches), optim_wrapper=self.wrapper)
+
+    def window(self):
+        args = self.args
         sync(args.device)
         start = time.perf_counter()
         for _ in range(args.steps):
-            model.train_step(next(batches), optim_wrapper=wrapper)
+            self.step()
         sync(args.device)
-        rates.append(args.batch * args.steps / (time.perf_counter() - start))
-    if args.device.startswith('cuda'):
-        memory = f'{torch.cuda.max_memory_allocated() / 2 ** 30:.2f} GiB peak allocated'
-    else:
-        memory = f'{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20:.2f} GiB peak RSS (process)'
-    rate = statistics.median(rates)
-    print(f'{label}: {rate:.1f} img/s (median of {args.windows} x {args.steps} steps, batch {args.batch}, '
-          f'amp {args.amp}, compile {args.compile}, data {args.data}), {memory}')
-    return rate
+        self.rates.append(args.batch * args.steps / (time.perf_counter() - start))
+
+    def report(self):
+        args = self.args
+        memory = self.memory or \
+            f'{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20:.2f} GiB peak RSS (process)'
+        rate = statistics.median(self.rates)
+        print(f'{self.label}: {rate:.1f} img/s (median of {args.windows} x {args.steps} steps, batch {args.batch}, '
+              f'amp {args.amp}, compile {args.compile}, data {args.data}), {memory}')
+        return rate
 
 
 def mmpretrain_mae(cfg):
@@ -172,12 +214,38 @@ def mmpretrain_mae(cfg):
                   loss=dict(type='mmpretrain.PixelReconstructionLoss', criterion='L2'))))
 
 
+def mmpretrain_classifier(cfg):
+    """The fine-tuning config's classifier with mmpretrain's ViT in place of ours (same sizes)."""
+    from mae_mm.models.vit import resolve_arch
+    model = cfg.model.copy()
+    ours = model.backbone
+    arch = resolve_arch(ours.arch)
+    model.backbone = dict(
+        type='mmpretrain.VisionTransformer', img_size=ours.get('img_size', 224),
+        patch_size=ours.get('patch_size') or arch['patch_size'], drop_path_rate=ours.get('drop_path_rate', 0.0),
+        out_type=ours.get('out_type', 'avg_featmap'), final_norm=False,  # avg pool + fc_norm, as the paper
+        arch=dict(embed_dims=arch['embed_dim'], num_layers=arch['depth'], num_heads=arch['num_heads'],
+                  feedforward_channels=int(arch['embed_dim'] * arch['mlp_ratio'])))
+    return MODELS.build(model)
+
+
+def reference(cfg):
+    """mmpretrain's counterpart of the config's model, or None."""
+    if cfg.model.type == 'MaskedAutoencoder':
+        return lambda: mmpretrain_mae(cfg)
+    if 'ImageClassifier' in cfg.model.type and 'ViTClsBackbone' in cfg.model.backbone.type:
+        return lambda: mmpretrain_classifier(cfg)
+    return None
+
+
 def main():
     args = parse_args()
-    MMLogger.get_instance('benchmark', log_level='WARNING')  # no per-parameter optimizer lines
+    MMLogger.get_instance('benchmark', log_level=logging.WARNING)  # no per-parameter optimizer lines
     cfg = Config.fromfile(args.config)
     init_default_scope(cfg.get('default_scope', 'mae_mm'))
     args.batch = args.batch or cfg.train_dataloader.batch_size
+    if args.fused:
+        cfg.optim_wrapper.optimizer.fused = True
     print(f'torch {torch.__version__}, device {args.device}'
           + (f' ({torch.cuda.get_device_name()})' if args.device.startswith('cuda') else f' ({os.cpu_count()} cores)'))
 
@@ -186,16 +254,19 @@ def main():
             return synthetic_batches(cfg, args.batch, args.device)
         return jpeg_batches(cfg, args.batch, args.workers, osp.join(tempfile.gettempdir(), 'mae_mm_bench_jpegs'))
 
-    model = MODELS.build(cfg.model).to(args.device).train()
-    ours = time_steps(model, build_optim_wrapper(model, optim_wrapper_cfg(cfg, args.amp)), batches(), args, 'mae_mm')
+    build_reference = reference(cfg)
+    if args.vs_mmpretrain and build_reference is None:
+        raise SystemExit('--vs-mmpretrain compares MAE pretraining and ViT fine-tuning configs')
+    runs = [Contender('mae_mm', lambda: MODELS.build(cfg.model), optim_wrapper_cfg(cfg, args.amp), batches(), args)]
     if args.vs_mmpretrain:
-        if cfg.model.type != 'MaskedAutoencoder':
-            raise SystemExit('--vs-mmpretrain compares pretraining configs (model.type MaskedAutoencoder)')
-        del model
-        ref = mmpretrain_mae(cfg).to(args.device).train()
-        wrapper_cfg = optim_wrapper_cfg(cfg, args.amp)
-        theirs = time_steps(ref, build_optim_wrapper(ref, wrapper_cfg), batches(), args, 'mmpretrain')
-        print(f'ratio mae_mm / mmpretrain: {ours / theirs:.3f}')
+        runs.append(Contender('mmpretrain', build_reference, optim_wrapper_cfg(cfg, args.amp, ours=False),
+                              batches(), args, whole_step=False))
+    for _ in range(args.windows):  # alternating windows: both see the same machine load
+        for run in runs:
+            run.window()
+    rates = [run.report() for run in runs]
+    if args.vs_mmpretrain:
+        print(f'ratio mae_mm / mmpretrain: {rates[0] / rates[1]:.3f}')
 
 
 if __name__ == '__main__':

@@ -14,6 +14,8 @@ from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 import mae_mm  # noqa: F401  registers the package and allows its checkpoints under weights_only
+from mae_mm.engine.config_checks import check_data_paths
+from mae_mm.engine.cpu_distributed import setup_cpu_distributed
 
 
 def parse_args():
@@ -45,6 +47,8 @@ def main():
     cfg.load_from = args.checkpoint
     cfg.resume = False
     cfg.setdefault('test_cfg', dict())
+    setup_cpu_distributed(cfg)
+    check_data_paths(cfg, ('test_dataloader',))
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     # metrics may be numpy scalars (mmseg's IoUMetric): numbers.Real covers them

@@ -1,4 +1,6 @@
 # Runtime shared by every task: our registry scope, mmengine's default hooks and local visualiser.
+_base_ = ['./reliability.py']
+
 default_scope = 'mae_mm'
 
 default_hooks = dict(

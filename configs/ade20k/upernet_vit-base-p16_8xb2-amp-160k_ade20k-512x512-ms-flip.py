@@ -6,7 +6,7 @@ _base_ = './upernet_vit-base-p16_8xb2-amp-160k_ade20k-512x512.py'
 
 img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
 tta_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mae_mm.LoadCheckedImage'),
     dict(type='TestTimeAug',
          transforms=[
              [dict(type='Resize', scale=(int(2048 * r), int(512 * r)), keep_ratio=True) for r in img_ratios],

@@ -5,21 +5,26 @@
 # mmseg's own bases: UperNet with Feature2Pyramid (1/16 -> 1/4, 1/8, 1/16, 1/32) and an FCN
 # auxiliary head on the third level, the ADE20K pipeline (512 crops, resize ratio 0.5-2.0, flip,
 # photometric distortion), the 160k schedule and runtime (default_scope 'mmseg'). Ours: the ViT
-# backbone and the layer-decay constructor.
+# backbone, the layer-decay constructor, the checked loading (below) and the reliability hooks.
 _base_ = [
     'mmseg::_base_/models/upernet_mae.py',
     'mmseg::_base_/datasets/ade20k.py',
     'mmseg::_base_/schedules/schedule_160k.py',
     'mmseg::_base_/default_runtime.py',
+    '../_base_/reliability.py',
+    '../_base_/models/vit_sizes.py',
 ]
 
+vit = _base_.vit_sizes.base_p16
+
 crop_size = (512, 512)
+num_classes = 150
 model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(
         _delete_=True,
         type='mae_mm.SegViTBackbone',
-        arch='base',
+        arch=vit.arch,
         img_size=crop_size,
         out_indices=(3, 5, 7, 11),  # 0-based block indices
         drop_path_rate=0.1,
@@ -29,9 +34,9 @@ model = dict(
         # encoder.* keys are this backbone's parameter names
         init_cfg=dict(type='Pretrained', prefix='encoder.',
                       checkpoint='work_dirs/mae_vit-base-p16_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth')),
-    neck=dict(embed_dim=768, rescales=[4, 2, 1, 0.5]),  # SyncBN: plain BN under a non-distributed runner
-    decode_head=dict(in_channels=[768] * 4, channels=768, num_classes=150),
-    auxiliary_head=dict(in_channels=768, num_classes=150),
+    neck=dict(embed_dim=vit.embed_dim, rescales=[4, 2, 1, 0.5]),  # SyncBN: plain BN under a non-distributed runner
+    decode_head=dict(in_channels=[vit.embed_dim] * 4, channels=768, num_classes=num_classes),
+    auxiliary_head=dict(in_channels=vit.embed_dim, num_classes=num_classes),
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(341, 341)))
 
 # AdamW 1e-4, wd 0.05, lr x 0.65^(L + 1 - layer) per ViT layer; no weight decay on biases, norms,
@@ -51,7 +56,28 @@ param_scheduler = [
     dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=1500, end=160000),
 ]
 
+# mmseg's ADE20K pipelines with our loader (a corrupt, truncated or empty image stops the run
+# naming the file; --cfg-options train_dataloader.dataset.pipeline.0.on_error=skip skips and
+# counts them) and a label check after reduce_zero_label (a label >= num_classes other than
+# 255 stops the run naming the seg map; on_error='ignore' sets it to 255 with a warning).
+train_pipeline = [
+    dict(type='mae_mm.LoadCheckedImage'),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='mae_mm.CheckSegLabels', num_classes=num_classes, ignore_index=255),
+    dict(type='RandomResize', scale=(2048, 512), ratio_range=(0.5, 2.0), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PhotoMetricDistortion'),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='mae_mm.LoadCheckedImage'),
+    dict(type='Resize', scale=(2048, 512), keep_ratio=True),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='PackSegInputs'),
+]
+
 # 8 GPUs x 2 images = batch 16
-train_dataloader = dict(batch_size=2)
-val_dataloader = dict(batch_size=1)
+train_dataloader = dict(batch_size=2, dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(batch_size=1, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader

@@ -6,7 +6,11 @@
 _base_ = [
     'mmdet::_base_/models/mask-rcnn_r50_fpn.py',
     'mmdet::common/lsj-100e_coco-instance.py',  # + mmdet's default runtime (default_scope 'mmdet')
+    '../_base_/models/vit_sizes.py',
+    '../_base_/reliability.py',
 ]
+
+vit = _base_.vit_sizes.base_p16
 
 image_size = (1024, 1024)
 norm_cfg = dict(type='mae_mm.LayerNorm2d')  # ViTDet's "LN" in the pyramid and the RoI heads
@@ -15,7 +19,7 @@ model = dict(
     backbone=dict(
         _delete_=True,
         type='mae_mm.ViTDetBackbone',
-        arch='base',
+        arch=vit.arch,
         img_size=image_size,
         pretrain_img_size=224,
         window_size=14,
@@ -30,7 +34,7 @@ model = dict(
     neck=dict(
         _delete_=True,
         type='mae_mm.SimpleFeaturePyramid',
-        vit_arch='base',  # the backbone's preset: the pyramid's input width
+        vit_arch=vit.arch,  # the backbone's preset: the pyramid's input width
         out_channels=256,
         scale_factors=(4.0, 2.0, 1.0, 0.5),  # strides 4, 8, 16, 32 from the stride-16 map
         num_outs=5),  # + P6 by max-pool: strides 4 to 64, as the anchors and RoI extractors expect
@@ -44,7 +48,8 @@ model = dict(
 pad_val = dict(img=(104, 116, 124))  # BGR mean, as loaded
 backend_args = None
 train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='mae_mm.LoadCheckedImage', backend_args=backend_args),
+    dict(type='mae_mm.IgnoreInstancesWithoutMask'),  # "segmentation": [] would crash mmdet's loader
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='RandomResize', scale=image_size, ratio_range=(0.1, 2.0), keep_ratio=True),
@@ -55,9 +60,10 @@ train_pipeline = [
     dict(type='PackDetInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='mae_mm.LoadCheckedImage', backend_args=backend_args),
     dict(type='Resize', scale=image_size, keep_ratio=True),
     dict(type='Pad', size=image_size, pad_val=pad_val),
+    dict(type='mae_mm.IgnoreInstancesWithoutMask'),  # "segmentation": [] would crash mmdet's loader
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]

@@ -4,11 +4,12 @@
 # epochs: iterations and lr steps x 0.75, as ViTDet.
 _base_ = './mask-rcnn_vit-base-p16_16xb4-amp-lsj-100e_coco.py'
 
+vit = _base_.vit_sizes.huge_p14
 model = dict(
     backbone=dict(
-        arch='huge', patch_size=16, global_blocks=(7, 15, 23, 31), drop_path_rate=0.5,
+        arch=vit.arch, patch_size=16, global_blocks=(7, 15, 23, 31), drop_path_rate=0.5,
         init_cfg=dict(checkpoint='work_dirs/mae_vit-huge-p14_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth')),
-    neck=dict(vit_arch='huge'))
+    neck=dict(vit_arch=vit.arch))
 optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=0.9))
 
 max_iters = 184375 * 3 // 4  # 138,281

@@ -2,9 +2,10 @@
 # the ViT-B recipe with global attention in blocks 5, 11, 17, 23, drop path 0.4, layer decay 0.8.
 _base_ = './mask-rcnn_vit-base-p16_16xb4-amp-lsj-100e_coco.py'
 
+vit = _base_.vit_sizes.large_p16
 model = dict(
     backbone=dict(
-        arch='large', global_blocks=(5, 11, 17, 23), drop_path_rate=0.4,
+        arch=vit.arch, global_blocks=(5, 11, 17, 23), drop_path_rate=0.4,
         init_cfg=dict(checkpoint='work_dirs/mae_vit-large-p16_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth')),
-    neck=dict(vit_arch='large'))
+    neck=dict(vit_arch=vit.arch))
 optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=0.8))

@@ -2,29 +2,30 @@
 _base_ = '../pretrain/mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py'
 
 # model size: tiny ViT with 8 x 8 patches (64 patches, 16 visible) and a 2-block decoder
+vit = _base_.vit_sizes.tiny_p8
 model = dict(
-    encoder=dict(arch='tiny', img_size=64, patch_size=8),
+    encoder=dict(arch=vit.arch, img_size=64, patch_size=vit.patch_size),
     decoder=dict(embed_dim=128, depth=2, num_heads=4),
 )
 
 # data: every image under data/demo/imagenet/train (python tools/make_demo_data.py)
 data_root = 'data/demo/imagenet/'
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImage'),
     dict(type='mmpretrain.RandomResizedCrop', scale=64, crop_ratio_range=(0.2, 1.0),
          backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='mmpretrain.PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImage'),
     dict(type='mmpretrain.ResizeEdge', scale=73, edge='short', backend='pillow', interpolation='bicubic'),
     dict(type='mmpretrain.CenterCrop', crop_size=64),
     dict(type='mmpretrain.PackInputs'),
 ]
 demo_images = dict(type='mmpretrain.CustomDataset', data_root=data_root, with_label=False)
 train_dataloader = dict(
-    batch_size=32, num_workers=2, persistent_workers=True, pin_memory=False,
+    batch_size=32, num_workers=2, pin_memory=False,
     dataset=dict(_delete_=True, data_prefix='train', pipeline=train_pipeline, **demo_images))
 val_dataloader = dict(
     batch_size=50, num_workers=1, persistent_workers=False,

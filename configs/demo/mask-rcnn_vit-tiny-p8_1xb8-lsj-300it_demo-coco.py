@@ -8,15 +8,20 @@ _base_ = '../coco/mask-rcnn_vit-base-p16_16xb4-amp-lsj-100e_coco.py'
 # model size: the demo pretraining's ViT (6 blocks of width 192, 8 x 8 patches, 64 x 64 images,
 # so an 8 x 8 position grid) on a 16 x 16 token grid with 8 x 8 windows; strides 4 to 64 as in
 # the real model (scale factors 2 to 1/4 of the stride-8 map); 64-wide pyramid and heads.
+# The pyramid has no norm (biased convs, as mmdet's FPN): ViTDet's per-location LayerNorm on
+# the pyramid outputs normalises away how strongly each location responds, and in 300
+# iterations the heads do not learn from what is left (box / mask AP 0.8 / 0.4 with it, 19.6 / 30.2
+# without).
 image_size = (128, 128)
 width = 64
 classes = ('disk', 'triangle', 'square')  # tools/demo_data/coco.py CLASSES
+vit = _base_.vit_sizes.tiny_p8
 model = dict(
     backbone=dict(
-        arch='tiny', patch_size=8, img_size=image_size, pretrain_img_size=64, window_size=8,
+        arch=vit.arch, patch_size=vit.patch_size, img_size=image_size, pretrain_img_size=64, window_size=8,
         global_blocks=(2, 5),
         init_cfg=dict(checkpoint='work_dirs/demo/pretrain/epoch_40.pth')),
-    neck=dict(vit_arch='tiny', out_channels=width, scale_factors=(2.0, 1.0, 0.5, 0.25)),
+    neck=dict(vit_arch=vit.arch, out_channels=width, scale_factors=(2.0, 1.0, 0.5, 0.25), norm_cfg=None),
     rpn_head=dict(in_channels=width, feat_channels=width),
     roi_head=dict(
         bbox_roi_extractor=dict(out_channels=width),
@@ -31,7 +36,8 @@ model = dict(
 data_root = 'data/demo/coco/'
 pad_val = dict(img=(104, 116, 124))
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mae_mm.LoadCheckedImage'),
+    dict(type='mae_mm.IgnoreInstancesWithoutMask'),  # "segmentation": [] would crash mmdet's loader
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='RandomFlip', prob=0.5),
     dict(type='RandomResize', scale=image_size, ratio_range=(0.5, 1.5), keep_ratio=True),
@@ -42,9 +48,10 @@ train_pipeline = [
     dict(type='PackDetInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mae_mm.LoadCheckedImage'),
     dict(type='Resize', scale=image_size, keep_ratio=True),
     dict(type='Pad', size=image_size, pad_val=pad_val),
+    dict(type='mae_mm.IgnoreInstancesWithoutMask'),  # "segmentation": [] would crash mmdet's loader
     dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
     dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
 ]
@@ -71,3 +78,4 @@ param_scheduler = [
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters, dynamic_intervals=None)
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
 work_dir = 'work_dirs/demo/coco'
+randomness = dict(seed=0)  # mmdet's runtime sets none; the demo's numbers repeat

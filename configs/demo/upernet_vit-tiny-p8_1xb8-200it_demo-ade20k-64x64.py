@@ -9,13 +9,14 @@ _base_ = '../ade20k/upernet_vit-base-p16_8xb2-amp-160k_ade20k-512x512.py'
 # model: tiny ViT (6 blocks, width 192) at the pretraining resolution (64 x 64, an 8 x 8 grid),
 # features of blocks 1, 2, 3, 5 (0-based); narrow heads for 4 classes
 crop_size = (64, 64)
+vit = _base_.vit_sizes.tiny_p8
 model = dict(
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(arch='tiny', img_size=crop_size, patch_size=8, out_indices=(1, 2, 3, 5),
+    backbone=dict(arch=vit.arch, img_size=crop_size, patch_size=vit.patch_size, out_indices=(1, 2, 3, 5),
                   init_cfg=dict(checkpoint='work_dirs/demo/pretrain/epoch_40.pth')),
-    neck=dict(embed_dim=192),
-    decode_head=dict(in_channels=[192] * 4, channels=32, num_classes=4),
-    auxiliary_head=dict(in_channels=192, channels=16, num_classes=4),
+    neck=dict(embed_dim=vit.embed_dim),
+    decode_head=dict(in_channels=[vit.embed_dim] * 4, channels=32, num_classes=4),
+    auxiliary_head=dict(in_channels=vit.embed_dim, channels=16, num_classes=4),
     test_cfg=dict(crop_size=crop_size, stride=(43, 43)))  # the 512 / 341 window-to-stride ratio
 
 # data: data/demo/ade20k in ADE20K's layout and label convention (0 = other, ignored), with its
@@ -26,8 +27,9 @@ metainfo = dict(classes=('photo', 'disk', 'stripes', 'checkers'),
 demo_set = dict(type='BaseSegDataset', data_root=data_root, metainfo=metainfo, img_suffix='.jpg',
                 seg_map_suffix='.png', reduce_zero_label=True)
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mae_mm.LoadCheckedImage'),
     dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='mae_mm.CheckSegLabels', num_classes=4, ignore_index=255),
     dict(type='RandomResize', scale=(384, 96), ratio_range=(0.5, 2.0), keep_ratio=True),
     dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
     dict(type='RandomFlip', prob=0.5),
@@ -35,7 +37,7 @@ train_pipeline = [
     dict(type='PackSegInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mae_mm.LoadCheckedImage'),
     dict(type='Resize', scale=(384, 96), keep_ratio=True),
     dict(type='LoadAnnotations', reduce_zero_label=True),
     dict(type='PackSegInputs'),

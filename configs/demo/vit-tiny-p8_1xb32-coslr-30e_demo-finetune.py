@@ -3,16 +3,17 @@
 _base_ = '../finetune/vit-base-p16_8xb128-coslr-100e_in1k.py'
 
 # model size (as the demo pretraining) and the demo's classes
+vit = _base_.vit_sizes.tiny_p8
 model = dict(
     data_preprocessor=dict(num_classes=5),
-    backbone=dict(arch='tiny', img_size=64, patch_size=8,
+    backbone=dict(arch=vit.arch, img_size=64, patch_size=vit.patch_size,
                   init_cfg=dict(checkpoint='work_dirs/demo/pretrain/epoch_40.pth')),
-    head=dict(num_classes=5, in_channels=192))
+    head=dict(num_classes=5, in_channels=vit.embed_dim))
 
 # data: data/demo/imagenet/{train,val}/<class>/*.JPEG (python tools/make_demo_data.py)
 demo_root = 'data/demo/imagenet'
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mae_mm.LoadCheckedImage'),
     dict(type='RandomResizedCrop', scale=64, backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandAugment', policies='timm_increasing', num_policies=2, total_level=10,
@@ -22,13 +23,13 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mae_mm.LoadCheckedImage'),
     dict(type='ResizeEdge', scale=73, edge='short', backend='pillow', interpolation='bicubic'),
     dict(type='CenterCrop', crop_size=64),
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(
-    batch_size=32, num_workers=2, persistent_workers=True, pin_memory=False,
+    batch_size=32, num_workers=2, pin_memory=False,
     dataset=dict(_delete_=True, type='CustomDataset', data_root=demo_root, data_prefix='train',
                  pipeline=train_pipeline))
 val_dataloader = dict(

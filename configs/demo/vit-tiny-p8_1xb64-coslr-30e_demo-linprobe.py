@@ -2,28 +2,29 @@
 # checkpoint, on the five demo classes at 64 x 64.
 _base_ = '../finetune/vit-base-p16_8xb2048-linprobe-coslr-90e_in1k.py'
 
+vit = _base_.vit_sizes.tiny_p8
 model = dict(
     data_preprocessor=dict(num_classes=5),
-    backbone=dict(arch='tiny', img_size=64, patch_size=8,
+    backbone=dict(arch=vit.arch, img_size=64, patch_size=vit.patch_size,
                   init_cfg=dict(checkpoint='work_dirs/demo/pretrain/epoch_40.pth')),
-    neck=dict(input_features=192),
-    head=dict(num_classes=5, in_channels=192))
+    neck=dict(input_features=vit.embed_dim),
+    head=dict(num_classes=5, in_channels=vit.embed_dim))
 
 demo_root = 'data/demo/imagenet'
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mae_mm.LoadCheckedImage'),
     dict(type='RandomResizedCrop', scale=64, backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mae_mm.LoadCheckedImage'),
     dict(type='ResizeEdge', scale=73, edge='short', backend='pillow', interpolation='bicubic'),
     dict(type='CenterCrop', crop_size=64),
     dict(type='PackInputs'),
 ]
 train_dataloader = dict(
-    batch_size=64, num_workers=2, persistent_workers=True, pin_memory=False, drop_last=True,
+    batch_size=64, num_workers=2, pin_memory=False, drop_last=True,
     dataset=dict(_delete_=True, type='CustomDataset', data_root=demo_root, data_prefix='train',
                  pipeline=train_pipeline))
 val_dataloader = dict(

@@ -3,7 +3,10 @@
 _base_ = [
     '../_base_/datasets/imagenet_finetune.py',
     '../_base_/default_runtime_mmpretrain.py',
+    '../_base_/models/vit_sizes.py',
 ]
+
+vit = _base_.vit_sizes.base_p16
 
 model = dict(
     type='ImageClassifier',
@@ -11,13 +14,13 @@ model = dict(
         type='ClsDataPreprocessor', num_classes=1000,
         mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True),
     backbone=dict(
-        type='mae_mm.ViTClsBackbone', arch='base', img_size=224, drop_path_rate=0.1,
+        type='mae_mm.ViTClsBackbone', arch=vit.arch, img_size=224, drop_path_rate=0.1,
         out_type='avg_featmap',
         init_cfg=dict(type='Pretrained', prefix='encoder.',
                       checkpoint='work_dirs/mae_vit-base-p16_8xb512-amp-coslr-800e_in1k/epoch_800.pth')),
     neck=None,
     head=dict(
-        type='LinearClsHead', num_classes=1000, in_channels=768,
+        type='LinearClsHead', num_classes=1000, in_channels=vit.embed_dim,
         loss=dict(type='LabelSmoothLoss', label_smooth_val=0.1, mode='original'),
         init_cfg=[dict(type='TruncNormal', layer='Linear', std=2e-5)]),
     # one of mixup (0.8) and cutmix (1.0) per batch, as the paper's switch probability 0.5

@@ -4,10 +4,13 @@
 _base_ = [
     '../_base_/datasets/imagenet_finetune.py',
     '../_base_/default_runtime_mmpretrain.py',
+    '../_base_/models/vit_sizes.py',
 ]
 
+vit = _base_.vit_sizes.base_p16
+
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mae_mm.LoadCheckedImage'),
     dict(type='RandomResizedCrop', scale=224, backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
@@ -20,12 +23,12 @@ model = dict(
         type='ClsDataPreprocessor', num_classes=1000,
         mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True),
     backbone=dict(
-        type='mae_mm.ViTClsBackbone', arch='base', img_size=224, out_type='cls_token', frozen=True,
+        type='mae_mm.ViTClsBackbone', arch=vit.arch, img_size=224, out_type='cls_token', frozen=True,
         init_cfg=dict(type='Pretrained', prefix='encoder.',
                       checkpoint='work_dirs/mae_vit-base-p16_8xb512-amp-coslr-800e_in1k/epoch_800.pth')),
-    neck=dict(type='ClsBatchNormNeck', input_features=768, affine=False, eps=1e-6),
+    neck=dict(type='ClsBatchNormNeck', input_features=vit.embed_dim, affine=False, eps=1e-6),
     head=dict(
-        type='LinearClsHead', num_classes=1000, in_channels=768, loss=dict(type='CrossEntropyLoss'),
+        type='LinearClsHead', num_classes=1000, in_channels=vit.embed_dim, loss=dict(type='CrossEntropyLoss'),
         init_cfg=[dict(type='TruncNormal', layer='Linear', std=0.01)]),
 )
 

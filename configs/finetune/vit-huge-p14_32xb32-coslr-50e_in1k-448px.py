@@ -5,7 +5,7 @@ _base_ = './vit-huge-p14_8xb128-coslr-50e_in1k.py'
 
 model = dict(backbone=dict(img_size=448))
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mae_mm.LoadCheckedImage'),
     dict(type='RandomResizedCrop', scale=448, backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandAugment', policies='timm_increasing', num_policies=2, total_level=10,
@@ -16,7 +16,7 @@ train_pipeline = [
 ]
 # evaluation crops 448 from a 512 short side, the same 0.875 ratio as 224 from 256
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mae_mm.LoadCheckedImage'),
     dict(type='ResizeEdge', scale=512, edge='short', backend='pillow', interpolation='bicubic'),
     dict(type='CenterCrop', crop_size=448),
     dict(type='PackInputs'),

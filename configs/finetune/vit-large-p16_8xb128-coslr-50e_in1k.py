@@ -1,10 +1,11 @@
 # MAE ViT-L/16 fine-tuning (85.9 top-1 cited): blr 1e-3, layer decay 0.75, drop path 0.2, 50 epochs.
 _base_ = './vit-base-p16_8xb128-coslr-100e_in1k.py'
 
+vit = _base_.vit_sizes.large_p16
 model = dict(
-    backbone=dict(arch='large', drop_path_rate=0.2, init_cfg=dict(
+    backbone=dict(arch=vit.arch, drop_path_rate=0.2, init_cfg=dict(
         checkpoint='work_dirs/mae_vit-large-p16_8xb512-amp-coslr-800e_in1k/epoch_800.pth')),
-    head=dict(in_channels=1024))
+    head=dict(in_channels=vit.embed_dim))
 blr = 1e-3
 optim_wrapper = dict(optimizer=dict(lr=blr), paramwise_cfg=dict(layer_decay_rate=0.75))
 max_epochs = 50

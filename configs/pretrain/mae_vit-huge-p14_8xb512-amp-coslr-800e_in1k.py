@@ -1,3 +1,4 @@
 _base_ = './mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py'
 
-model = dict(encoder=dict(arch='huge'))
+vit = _base_.vit_sizes.huge_p14
+model = dict(encoder=dict(arch=vit.arch))

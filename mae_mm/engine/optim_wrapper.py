@@ -1,25 +1,133 @@
-"""An AMP optimizer wrapper that falls back to fp32 where no GPU exists."""
+"""Optimizer wrappers: autocast without loss scaling under bf16, fp32 where no GPU exists.
+
+mmengine's :class:`AmpOptimWrapper` runs a ``GradScaler`` whatever the dtype: under bf16
+every step multiplies the loss by 65536, unscales every gradient, checks them for inf/nan and
+reads that check back to the host (``found_inf.item()``), a synchronisation per iteration,
+none of which bf16 needs (it has fp32's exponent range). :class:`AutocastOptimWrapper`
+scales only under fp16. Both wrappers here also ask the model for ``no_sync`` before reading
+the accumulation counter, so a ``torch.compile``d ``train_step`` does not guard on (and
+recompile for) the counter's value.
+"""
+from contextlib import contextmanager
+from typing import Optional, Union
+
+import torch
+import torch.nn as nn
 from mmengine.device import is_cuda_available
 from mmengine.logging import print_log
-from mmengine.optim import AmpOptimWrapper, OptimWrapper
+from mmengine.optim import OptimWrapper
 
 from mae_mm.registry import OPTIM_WRAPPERS
 
 _AMP_ONLY_ARGS = ('loss_scale', 'dtype', 'use_fsdp')
 
 
+@OPTIM_WRAPPERS.register_module()
+class LeanOptimWrapper(OptimWrapper):
+    """mmengine's :class:`OptimWrapper` whose context reads the step counter only under DDP."""
+
+    @contextmanager
+    def optim_context(self, model: nn.Module):
+        """Skips gradient synchronisation between accumulation steps (DDP only)."""
+        if hasattr(model, 'no_sync') and not self.should_sync():
+            with model.no_sync():
+                yield
+        else:
+            yield
+
+
+@OPTIM_WRAPPERS.register_module()
+class AutocastOptimWrapper(LeanOptimWrapper):
+    """Mixed precision: autocast around the forward, a ``GradScaler`` only for float16.
+
+    Args:
+        dtype (str | torch.dtype): ``'bfloat16'`` (no loss scaling) or ``'float16'``.
+        loss_scale (str | float | dict, optional): float16 only, as in mmengine's
+            ``AmpOptimWrapper``: ``'dynamic'`` (the default), a fixed scale, or ``GradScaler``
+            arguments. Ignored, with a warning, under bfloat16.
+        **kwargs: :class:`OptimWrapper` arguments (``optimizer``, ``clip_grad``...).
+
+    The autocast device is that of the optimizer's parameters, so the wrapper also runs
+    (bf16) on CPU, where the tests use it.
+    """
+
+    def __init__(self, dtype: Union[str, torch.dtype] = 'bfloat16',
+                 loss_scale: Optional[Union[str, float, dict]] = None, **kwargs):
+        super().__init__(**kwargs)
+        self.cast_dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
+        if self.cast_dtype not in (torch.bfloat16, torch.float16):
+            raise ValueError(f'dtype must be bfloat16 or float16, got {dtype}')
+        self.device_type = self.optimizer.param_groups[0]['params'][0].device.type
+        self.loss_scaler = None
+        if self.cast_dtype is torch.float16:
+            loss_scale = 'dynamic' if loss_scale is None else loss_scale
+            if loss_scale == 'dynamic':
+                self.loss_scaler = torch.amp.GradScaler(self.device_type)
+            elif isinstance(loss_scale, (int, float)):
+                self.loss_scaler = torch.amp.GradScaler(self.device_type, init_scale=loss_scale,
+                                                        growth_interval=2 ** 31 - 1)  # fixed
+            else:
+                self.loss_scaler = torch.amp.GradScaler(self.device_type, **loss_scale)
+        elif loss_scale is not None:
+            print_log(f'loss_scale={loss_scale!r} is ignored under bfloat16: no loss scaling', 'current',
+                      level=30)
+
+    def backward(self, loss: torch.Tensor, **kwargs) -> None:
+        if self.loss_scaler is not None:
+            loss = self.loss_scaler.scale(loss)
+        loss.backward(**kwargs)
+        self._inner_count += 1
+
+    def step(self, **kwargs) -> None:
+        if self.loss_scaler is None:
+            return super().step(**kwargs)
+        if self.clip_grad_kwargs:
+            self.loss_scaler.unscale_(self.optimizer)
+            self._clip_grad()
+        self.loss_scaler.step(self.optimizer, **kwargs)
+        self.loss_scaler.update()
+
+    def state_dict(self) -> dict:
+        state = super().state_dict()
+        if self.loss_scaler is not None:
+            state['loss_scaler'] = self.loss_scaler.state_dict()
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Loads the optimizer (and, under float16, the scaler) state.
+
+        A checkpoint of mmengine's ``AmpOptimWrapper`` carries a ``loss_scaler`` entry; it is
+        read under float16 and dropped under bfloat16.
+        """
+        state_dict = dict(state_dict)
+        scaler_state = state_dict.pop('loss_scaler', None)
+        if self.loss_scaler is not None and scaler_state is not None:
+            self.loss_scaler.load_state_dict(scaler_state)
+        super().load_state_dict(state_dict)
+
+    @contextmanager
+    def optim_context(self, model: nn.Module):
+        with super().optim_context(model), torch.autocast(self.device_type, dtype=self.cast_dtype):
+            yield
+
+
 def AmpIfAvailableOptimWrapper(**kwargs):  # noqa: N802 (a registry name, used like a class)
-    """Builds mmengine's :class:`AmpOptimWrapper` on a CUDA machine, else an fp32 :class:`OptimWrapper`.
+    """Builds an :class:`AutocastOptimWrapper` on a CUDA machine, else an fp32 :class:`LeanOptimWrapper`.
 
     mmengine's AMP wrapper refuses to build without a GPU, which would make every config
     with AMP unbuildable (and untestable) on a CPU-only machine. Arguments are those of
-    ``AmpOptimWrapper`` (``dtype='bfloat16'``, ``loss_scale``...); on CPU the AMP-only ones
-    are dropped and a warning says so.
+    :class:`AutocastOptimWrapper` (``dtype='bfloat16'``, ``loss_scale``...); on CPU the
+    AMP-only ones are dropped and a warning says so. The optimizer implementation in use
+    (fused, foreach or per-parameter loop) is logged.
     """
+    optimizer = kwargs['optimizer']
+    impl = next((name for name in ('fused', 'foreach') if optimizer.defaults.get(name)),
+                'torch default (foreach on CUDA)')
+    print_log(f'{type(optimizer).__name__}: {impl} implementation', 'current')
     if is_cuda_available():
-        return AmpOptimWrapper(**kwargs)
+        return AutocastOptimWrapper(**kwargs)
     print_log('no CUDA device: mixed precision is off, training runs in float32', 'current', level=30)
-    return OptimWrapper(**{k: v for k, v in kwargs.items() if k not in _AMP_ONLY_ARGS})
+    return LeanOptimWrapper(**{k: v for k, v in kwargs.items() if k not in _AMP_ONLY_ARGS})
 
 
 OPTIM_WRAPPERS.register_module(name='AmpIfAvailableOptimWrapper', module=AmpIfAvailableOptimWrapper)

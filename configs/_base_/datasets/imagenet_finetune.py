@@ -1,13 +1,15 @@
 # ImageNet-1k classification with the paper's fine-tuning augmentation (RandAugment m9 std 0.5,
 # random erasing 0.25; mixup and cutmix live in the model's train_cfg), evaluated at
-# resize 256 (bicubic) -> centre crop 224, top-1 and top-5.
+# resize 256 (bicubic) -> centre crop 224, top-1 and top-5. Bad images stop the run naming the
+# file (LoadCheckedImage); skip and count them with
+#   --cfg-options train_dataloader.dataset.pipeline.0.on_error=skip
 dataset_type = 'ImageNet'
 data_root = 'data/imagenet/'
 bgr_mean = [103.53, 116.28, 123.675]
 bgr_std = [57.375, 57.12, 58.395]
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mae_mm.LoadCheckedImage'),
     dict(type='RandomResizedCrop', scale=224, backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandAugment', policies='timm_increasing', num_policies=2, total_level=10,
@@ -18,16 +20,19 @@ train_pipeline = [
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mae_mm.LoadCheckedImage'),
     dict(type='ResizeEdge', scale=256, edge='short', backend='pillow', interpolation='bicubic'),
     dict(type='CenterCrop', crop_size=224),
     dict(type='PackInputs'),
 ]
 
+# Workers restart each epoch (persistent_workers=False): their augmentation streams then
+# restart with the epoch as they do after a --resume, which keeps a resumed run bit-exact
+# (mae_mm/engine/random_state_hook.py); the cost is the workers' start-up once per epoch.
 train_dataloader = dict(
     batch_size=128,
     num_workers=10,
-    persistent_workers=True,
+    persistent_workers=False,
     pin_memory=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),

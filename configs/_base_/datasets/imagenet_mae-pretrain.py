@@ -1,22 +1,29 @@
 # ImageNet-1k for MAE pretraining: RandomResizedCrop(224, scale 0.2-1, bicubic) + flip.
 # mmpretrain's ImageNet reads data_root/train/<class>/*.JPEG, or data_root/meta/train.txt
 # with data_root/train/ when that annotation file exists.
+# LoadCheckedImage: mmcv's loader that raises naming the file on a corrupt, truncated or empty
+# image (16-bit, CMYK, EXIF rotation handled); skip and count bad files instead with
+#   --cfg-options train_dataloader.dataset.pipeline.0.on_error=skip
 dataset_type = 'mmpretrain.ImageNet'
 data_root = 'data/imagenet/'
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImage'),
     dict(type='mmpretrain.RandomResizedCrop', scale=224, crop_ratio_range=(0.2, 1.0),
          backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='mmpretrain.PackInputs'),
 ]
 
+# Workers restart each epoch (persistent_workers=False): their augmentation streams then
+# restart with the epoch as they do after a --resume, which keeps a resumed run bit-exact
+# (mae_mm/engine/random_state_hook.py); the cost is the workers' start-up once per epoch.
 train_dataloader = dict(
     batch_size=512,
     num_workers=10,
-    persistent_workers=True,
+    persistent_workers=False,
     pin_memory=True,
+    drop_last=True,  # as the official code; every step then has the same shape (no recompile)
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
@@ -25,7 +32,7 @@ train_dataloader = dict(
 # Evaluation of a pretraining checkpoint (tools/test.py): the masked reconstruction loss on
 # the validation images, resized to 256 and centre-cropped to 224, with fixed masking noise.
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='LoadCheckedImage'),
     dict(type='mmpretrain.ResizeEdge', scale=256, edge='short', backend='pillow', interpolation='bicubic'),
     dict(type='mmpretrain.CenterCrop', crop_size=224),
     dict(type='mmpretrain.PackInputs'),

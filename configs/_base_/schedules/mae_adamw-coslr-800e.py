@@ -1,10 +1,11 @@
 # The paper's pretraining optimiser: AdamW (0.9, 0.95), wd 0.05 except on biases and norms
 # (the 1-D parameters), lr = 1.5e-4 x total batch / 256, 40 warmup epochs, then cosine to 0,
-# stepped every iteration. bf16 autocast where a GPU exists; plain fp32 elsewhere.
+# stepped every iteration. bf16 autocast (no loss scaling) where a GPU exists; plain fp32
+# elsewhere. fused=True: torch's single-kernel AdamW (CUDA and CPU since torch 2.4).
 optim_wrapper = dict(
     type='AmpIfAvailableOptimWrapper',
     dtype='bfloat16',
-    optimizer=dict(type='AdamW', lr=1.5e-4, betas=(0.9, 0.95), weight_decay=0.05),
+    optimizer=dict(type='AdamW', lr=1.5e-4, betas=(0.9, 0.95), weight_decay=0.05, fused=True),
     paramwise_cfg=dict(norm_decay_mult=0.0, bias_decay_mult=0.0),
 )
 

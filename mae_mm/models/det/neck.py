@@ -5,6 +5,7 @@ from typing import Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 
 from mae_mm.registry import MODELS
@@ -39,8 +40,9 @@ class SimpleFeaturePyramid(BaseModule):
     """Pyramid levels by resampling one stride-p map (ViTDet, Li et al. 2022), then P6.
 
     For each scale factor s: resample the map by s (transposed convolutions up, max-pool
-    down), then a 1x1 conv and a 3x3 conv to ``out_channels``, each followed by a
-    :class:`LayerNorm2d` (no bias, no activation). Levels beyond the scale factors
+    down), then a 1x1 conv and a 3x3 conv to ``out_channels``, each followed by the norm
+    (ViTDet's :class:`LayerNorm2d`, convolutions without bias) or, with ``norm_cfg=None``,
+    with a bias and no norm (as mmdet's FPN); no activation. Levels beyond the scale factors
     (``num_outs``) max-pool the last one with stride 2, as ViTDet's P6.
 
     Args:
@@ -48,6 +50,10 @@ class SimpleFeaturePyramid(BaseModule):
         out_channels (int): Width of every level (256).
         scale_factors (sequence of float): 4, 2, 1, 1/2 give strides 4 to 32 from a stride-16 map.
         num_outs (int): Levels returned; 5 adds P6.
+        norm_cfg (dict, optional): The norm after each conv (an mmcv norm config; ViTDet's
+            LayerNorm by default), or ``None`` for none. The per-location LayerNorm keeps only
+            each location's direction in channel space, not how strongly it responds; the
+            300-iteration CPU demo does not learn through it and uses ``None``.
         init_cfg (dict, optional): mmengine init config; by default Caffe2's xavier fill of the
             1x1 and 3x3 convolutions, as ViTDet.
 
@@ -59,6 +65,7 @@ class SimpleFeaturePyramid(BaseModule):
                  out_channels: int = 256,
                  scale_factors: Sequence[float] = (4.0, 2.0, 1.0, 0.5),
                  num_outs: int = 5,
+                 norm_cfg: Optional[dict] = dict(type='mae_mm.LayerNorm2d', eps=1e-6),
                  init_cfg: Optional[dict] = None):
         if init_cfg is None:  # Caffe2's xavier fill of the convolutions, as ViTDet
             init_cfg = dict(type='Kaiming', layer='Conv2d', a=1, mode='fan_in', nonlinearity='leaky_relu',
@@ -74,10 +81,16 @@ class SimpleFeaturePyramid(BaseModule):
         for scale in scale_factors:
             rescale, channels = _rescale(in_channels, scale)
             self.rescales.append(rescale)
-            self.lateral_convs.append(nn.Sequential(
-                nn.Conv2d(channels, out_channels, 1, bias=False), LayerNorm2d(out_channels)))
-            self.output_convs.append(nn.Sequential(
-                nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False), LayerNorm2d(out_channels)))
+            self.lateral_convs.append(self._conv_norm(channels, out_channels, 1, norm_cfg))
+            self.output_convs.append(self._conv_norm(out_channels, out_channels, 3, norm_cfg))
+
+    @staticmethod
+    def _conv_norm(in_channels: int, out_channels: int, kernel_size: int, norm_cfg: Optional[dict]) -> nn.Sequential:
+        """A conv and its norm: ``Sequential(conv, norm)``, or ``Sequential(conv)`` with a bias when no norm."""
+        conv = nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=norm_cfg is None)
+        if norm_cfg is None:
+            return nn.Sequential(conv)
+        return nn.Sequential(conv, build_norm_layer(norm_cfg, out_channels)[1])
 
     def forward(self, inputs: Sequence[torch.Tensor]) -> Tuple[torch.Tensor, ...]:
         x = inputs[-1]

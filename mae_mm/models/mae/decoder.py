@@ -2,6 +2,7 @@
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
+from torch.utils.checkpoint import checkpoint
 
 from mae_mm.registry import MODELS
 from ..vit import Block, init_mae_weights, sincos_2d_table
@@ -20,6 +21,8 @@ class MAEDecoder(BaseModule):
         num_heads (int): Heads (16).
         mlp_ratio (float): MLP ratio (4).
         in_chans (int): Pixel channels to predict.
+        with_checkpoint (bool): Activation checkpointing over the blocks while training
+            (saves memory for L/H at the cost of recomputing each block's forward).
 
     The pretraining model fills ``num_patches``, ``patch_size`` and ``in_dim`` from its encoder.
     State dict: ``mask_token`` (1, 1, E), ``pos_embed`` (1, 1 + L, E, frozen), ``embed.*``,
@@ -28,12 +31,13 @@ class MAEDecoder(BaseModule):
 
     def __init__(self, num_patches: int, patch_size: int, in_dim: int, embed_dim: int = 512,
                  depth: int = 8, num_heads: int = 16, mlp_ratio: float = 4.0, in_chans: int = 3,
-                 init_cfg=None):
+                 with_checkpoint: bool = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         side = int(round(num_patches ** 0.5))
         if side * side != num_patches:
             raise ValueError(f'the decoder needs a square patch grid, got {num_patches} patches')
         self.num_patches = num_patches
+        self.with_checkpoint = with_checkpoint
         self.embed = nn.Linear(in_dim, embed_dim)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
         self.pos_embed = nn.Parameter(sincos_2d_table(embed_dim, (side, side))[None], requires_grad=False)
@@ -45,12 +49,15 @@ class MAEDecoder(BaseModule):
 
     def forward(self, latent: torch.Tensor, ids_restore: torch.Tensor) -> torch.Tensor:
         """(B, 1 + K, D_enc) visible tokens, (B, L) restore indices -> (B, L, p*p*C) pixels."""
-        x = self.embed(latent)
+        x = self.embed(latent)  # (B, 1 + K, E)
         b, length = ids_restore.shape
         masked = self.mask_token.expand(b, length - (x.shape[1] - 1), -1)
-        patches = torch.cat([x[:, 1:], masked], dim=1)  # shuffled order: visible first
-        patches = patches.gather(1, ids_restore.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+        patches = torch.cat([x[:, 1:], masked], dim=1)  # (B, L, E) shuffled order: visible first
+        patches = patches.gather(1, ids_restore.unsqueeze(-1).expand(-1, -1, x.shape[-1]))  # the one unshuffle
         x = torch.cat([x[:, :1], patches], dim=1) + self.pos_embed
         for blk in self.blocks:
-            x = blk(x)
-        return self.pred(self.norm(x))[:, 1:]
+            if self.with_checkpoint and self.training and x.requires_grad:
+                x = checkpoint(blk, x, use_reentrant=False)
+            else:
+                x = blk(x)
+        return self.pred(self.norm(x[:, 1:]))  # the cls token needs no pixels

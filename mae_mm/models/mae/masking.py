@@ -24,9 +24,11 @@ def random_masking(x: torch.Tensor, mask_ratio: float, noise: Optional[torch.Ten
         noise = torch.rand(b, length, device=x.device)
     elif noise.shape != (b, length):
         raise ValueError(f'noise must be (B, L) = {(b, length)}, got {tuple(noise.shape)}')
-    ids_shuffle = torch.argsort(noise, dim=1)
-    ids_restore = torch.argsort(ids_shuffle, dim=1)
+    ids_shuffle = torch.argsort(noise, dim=1)  # (B, L): kept tokens first
+    # the inverse permutation by one scatter (a second argsort would sort again)
+    positions = torch.arange(length, device=x.device).expand(b, length)
+    ids_restore = torch.empty_like(ids_shuffle).scatter_(1, ids_shuffle, positions)
     ids_keep = ids_shuffle[:, :keep]
-    visible = x.gather(1, ids_keep.unsqueeze(-1).expand(-1, -1, dim))
-    mask = torch.ones(b, length, device=x.device, dtype=x.dtype).scatter_(1, ids_keep, 0.0)
+    visible = x.gather(1, ids_keep.unsqueeze(-1).expand(-1, -1, dim))  # the one gather
+    mask = (ids_restore >= keep).to(x.dtype)  # a token is masked iff its rank is past `keep`
     return visible, mask, ids_restore

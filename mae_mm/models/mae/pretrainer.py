@@ -3,6 +3,7 @@ from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 from mmengine.model import BaseModel
+from mmengine.optim import OptimWrapper
 from mmengine.structures import BaseDataElement
 
 from mae_mm.registry import MODELS, build_model
@@ -75,6 +76,32 @@ class MaskedAutoencoder(BaseModel):
         gen = torch.Generator(device='cpu').manual_seed(self.eval_seed)
         noise = torch.rand(imgs.shape[0], self.encoder.num_patches, generator=gen)
         return noise.to(imgs.device)
+
+    def train_step(self, data: dict, optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:
+        """One optimisation step, shaped for ``torch.compile`` (mmengine's ``compile`` key).
+
+        mmengine compiles ``model.train_step`` whole. Here the traced part is one graph:
+        preprocessing of the image batch (in training the preprocessor leaves the per-sample
+        labels alone: pretraining reads none), forward and loss. The backward and the
+        optimizer step run in :meth:`_update`, which dynamo leaves alone, so the graph ends
+        at the loss and AOTAutograd compiles its backward; tracing into them would split the
+        graph at ``backward()`` and then trace the optimizer step, which fails on torch 2.14
+        (an internal dynamo error on mmengine's param groups).
+
+        Under DDP mmengine calls its wrapper's ``train_step``, not this one.
+        """
+        with optim_wrapper.optim_context(self):
+            imgs = self.data_preprocessor(data, True)['inputs']
+            losses = self.loss(imgs)
+        parsed_loss, log_vars = self.parse_losses(losses)
+        self._update(optim_wrapper, parsed_loss)
+        return log_vars
+
+    @staticmethod
+    @torch.compiler.disable
+    def _update(optim_wrapper: OptimWrapper, loss: torch.Tensor) -> None:
+        """Backward and optimizer step, outside any compiled graph."""
+        optim_wrapper.update_params(loss)
 
     def forward(self, inputs: torch.Tensor, data_samples: Optional[List] = None, mode: str = 'tensor'
                 ) -> Union[Dict[str, torch.Tensor], Tuple[torch.Tensor, torch.Tensor], List]:

@@ -16,7 +16,13 @@ class Attention(nn.Module):
         dim (int): Token width.
         num_heads (int): Heads; ``dim`` must divide evenly.
         qkv_bias (bool): Bias on the fused q/k/v projection.
+
+    ``fused_attn`` (class attribute, settable per instance) picks SDPA (flash / memory-efficient
+    kernels where the device has them) or the explicit ``softmax(q k^T / sqrt(d)) v``, which
+    the tests use as the reference.
     """
+
+    fused_attn = True
 
     def __init__(self, dim: int, num_heads: int, qkv_bias: bool = True):
         super().__init__()
@@ -31,7 +37,13 @@ class Attention(nn.Module):
         b, n, d = x.shape
         qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, d // self.num_heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv.unbind(0)  # (B, heads, N, d_head) each
-        x = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)
+        if self.fused_attn:
+            x = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)
+        else:
+            logits = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)  # (B, heads, N, N)
+            if attn_bias is not None:
+                logits = logits + attn_bias
+            x = logits.softmax(dim=-1) @ v
         return self.proj(x.transpose(1, 2).reshape(b, n, d))
 
 

@@ -1,0 +1,194 @@
+"""The GPU decode path of MAE pretraining: the workers read bytes, the GPU decodes and crops.
+
+The CPU pipeline (``LoadImageFromFile`` -> ``RandomResizedCrop(scale 0.2-1, bicubic)`` ->
+``RandomFlip(0.5)`` -> ``PackInputs``, then the data preprocessor's normalisation) is split in two:
+
+- the CPU workers' transforms, one per CPU transform: :class:`LoadJpegBytes` reads the
+  file's bytes and its header only, :class:`RandomResizedCropParams` and
+  :class:`RandomFlipParams` draw the crop box and the flip with the very methods of
+  mmpretrain's ``RandomResizedCrop`` and mmcv's ``RandomFlip``, in the same order, so the
+  same seed gives the same boxes and flips as the CPU pipeline, and :class:`PackJpegBytes`
+  packs bytes and draws;
+- :class:`JpegDecodeDataPreprocessor` (the model's data preprocessor) decodes the batch with
+  ``torchvision.io.decode_jpeg`` on the model's device (nvJPEG on CUDA; libjpeg-turbo on CPU),
+  crops each box, resizes it with antialiased bicubic interpolation (PIL's bicubic filter
+  widens with the downscale factor the same way), rounds to uint8 levels as PIL does, flips
+  and normalises.
+
+The batch must be collated with ``pseudo_collate`` (byte strings differ in length).
+"""
+import io
+from typing import List, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmcv.transforms import BaseTransform, RandomFlip
+from mmengine.fileio import get
+from mmpretrain.datasets.transforms import RandomResizedCrop
+from mmpretrain.structures import DataSample
+from PIL import Image
+from torchvision.io import ImageReadMode, decode_jpeg
+
+from mae_mm.models.mae import MAEDataPreprocessor
+from mae_mm.registry import MODELS, TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class LoadJpegBytes(BaseTransform):
+    """Reads a JPEG file's bytes and parses its header; decodes nothing.
+
+    Args:
+        non_jpeg (str): What to do with a file that is not a JPEG (ImageNet's train set holds
+            one PNG and 22 CMYK JPEGs): ``'error'`` raises a ``ValueError`` naming it;
+            ``'reencode'`` decodes it here and re-encodes it as an RGB JPEG at quality 95 (the
+            CMYK ones too), so the batch stays all-JPEG.
+        backend_args (dict, optional): mmengine file backend arguments.
+
+    Adds ``img_bytes`` (the file as a 1-D uint8 tensor) and ``ori_shape`` / ``img_shape``
+    (h, w).
+    """
+
+    def __init__(self, non_jpeg: str = 'error', backend_args=None):
+        if non_jpeg not in ('error', 'reencode'):
+            raise ValueError(f"non_jpeg must be 'error' or 'reencode', got {non_jpeg!r}")
+        self.non_jpeg = non_jpeg
+        self.backend_args = backend_args
+
+    def transform(self, results: dict) -> dict:
+        path = results['img_path']
+        data = get(path, backend_args=self.backend_args)
+        try:
+            with Image.open(io.BytesIO(data)) as img:  # parses the header only
+                fmt, mode, (w, h) = img.format, img.mode, img.size
+                plain_jpeg = fmt in ('JPEG', 'MPO') and mode in ('RGB', 'L')  # MPO: camera JPEGs
+                if not plain_jpeg and self.non_jpeg == 'reencode':
+                    out = io.BytesIO()
+                    img.convert('RGB').save(out, format='JPEG', quality=95)
+                    data, plain_jpeg = out.getvalue(), True
+        except Exception as err:
+            raise ValueError(f'{path}: not a readable image ({err})') from err
+        if not plain_jpeg:
+            raise ValueError(f'{path}: the GPU decode path reads RGB or greyscale JPEG files only, this one is '
+                             f'{fmt} {mode} (LoadJpegBytes(non_jpeg="reencode") converts such files)')
+        results['img_bytes'] = torch.frombuffer(bytearray(data), dtype=torch.uint8)
+        results['ori_shape'] = results['img_shape'] = (h, w)
+        return results
+
+
+@TRANSFORMS.register_module()
+class RandomResizedCropParams(BaseTransform):
+    """Draws a RandomResizedCrop box with mmpretrain's own method; the crop happens on the GPU.
+
+    Args:
+        scale (int | tuple): Output size, as ``mmpretrain.RandomResizedCrop``'s.
+        crop_ratio_range (tuple): Area fraction range of the crop, (0.2, 1.0) in MAE.
+        aspect_ratio_range (tuple): Aspect-ratio range.
+        max_attempts (int): Draws before the central-crop fallback.
+        interpolation (str): ``'bicubic'`` or ``'bilinear'``, both antialiased as PIL's.
+
+    Adds ``crop_box`` (top, left, height, width), ``crop_size`` (h, w) and ``interpolation``.
+    """
+
+    def __init__(self, scale, crop_ratio_range=(0.08, 1.0), aspect_ratio_range=(3. / 4., 4. / 3.),
+                 max_attempts: int = 10, interpolation: str = 'bicubic'):
+        if interpolation not in ('bicubic', 'bilinear'):
+            raise ValueError(f'interpolation must be bicubic or bilinear, got {interpolation!r}')
+        self.crop = RandomResizedCrop(scale, crop_ratio_range=crop_ratio_range,
+                                      aspect_ratio_range=aspect_ratio_range, max_attempts=max_attempts)
+        self.scale, self.crop_ratio_range, self.interpolation = self.crop.scale, crop_ratio_range, interpolation
+
+    def transform(self, results: dict) -> dict:
+        h, w = results['img_shape']
+        box = self.crop.rand_crop_params(np.empty((h, w, 0), np.uint8))  # reads the shape only
+        results['crop_box'] = tuple(int(v) for v in box)
+        results['crop_size'] = (self.scale[1], self.scale[0])  # mmpretrain's scale is (w, h)
+        results['interpolation'] = self.interpolation
+        return results
+
+
+@TRANSFORMS.register_module()
+class RandomFlipParams(BaseTransform):
+    """Draws a horizontal flip with mmcv ``RandomFlip``'s own method; adds ``flip`` (bool).
+
+    Args:
+        prob (float): Flip probability.
+    """
+
+    def __init__(self, prob: float = 0.5):
+        self.flip = RandomFlip(prob=prob, direction='horizontal')
+
+    def transform(self, results: dict) -> dict:
+        results['flip'] = self.flip._choose_direction() == 'horizontal'
+        return results
+
+
+@TRANSFORMS.register_module()
+class PackJpegBytes(BaseTransform):
+    """``inputs``: the byte tensor; ``data_samples``: a ``DataSample`` carrying the drawn parameters."""
+
+    KEYS = ('img_path', 'ori_shape', 'crop_box', 'crop_size', 'interpolation', 'flip')
+
+    def transform(self, results: dict) -> dict:
+        sample = DataSample(metainfo={k: results[k] for k in self.KEYS})
+        return dict(inputs=results['img_bytes'], data_samples=sample)
+
+
+def decode_batch(files: Sequence[torch.Tensor], paths: Sequence[str], device: torch.device) -> List[torch.Tensor]:
+    """JPEG byte tensors (CPU, 1-D uint8) -> RGB uint8 (3, h, w) images on ``device``.
+
+    Decodes the batch in one call; when that fails, decodes file by file to name the culprit.
+    """
+    device = 'cuda' if device.type == 'cuda' else 'cpu'
+    files = [f.cpu() for f in files]
+    for data, path in zip(files, paths):
+        if data.numel() < 4 or data[0] != 0xFF or data[1] != 0xD8:
+            raise ValueError(f'{path}: not a JPEG file (no start-of-image marker)')
+    try:
+        return decode_jpeg(files, mode=ImageReadMode.RGB, device=device)
+    except RuntimeError:
+        for data, path in zip(files, paths):
+            try:
+                decode_jpeg(data, mode=ImageReadMode.RGB, device=device)
+            except RuntimeError as err:
+                raise ValueError(f'{path}: corrupt JPEG ({err})') from err
+        raise
+
+
+@MODELS.register_module()
+class JpegDecodeDataPreprocessor(MAEDataPreprocessor):
+    """Decodes, crops, resizes, flips and normalises a batch of JPEGs on the model's device.
+
+    Args:
+        to_rgb (bool): False: the decoder already gives RGB.
+        **kwargs: :class:`MAEDataPreprocessor` arguments (``mean``, ``std``, ``non_blocking``).
+
+    Input: ``inputs`` a list of 1-D uint8 byte tensors, ``data_samples`` their
+    :class:`PackJpegBytes` samples (crop box, output size, interpolation, flip). Output:
+    ``inputs`` float32 (B, 3, h, w) at the samples' ``crop_size``.
+    """
+
+    def __init__(self, to_rgb: bool = False, **kwargs):
+        super().__init__(to_rgb=to_rgb, **kwargs)
+
+    @staticmethod
+    def crop_resize_flip(img: torch.Tensor, sample: DataSample) -> torch.Tensor:
+        """uint8 (3, h, w) -> float (3, *crop_size) in [0, 255], rounded to integer levels."""
+        top, left, height, width = sample.crop_box
+        patch = img[None, :, top:top + height, left:left + width].float()
+        out = F.interpolate(patch, size=tuple(sample.crop_size), mode=sample.interpolation, align_corners=False,
+                            antialias=True)[0]
+        out = out.round_().clamp_(0, 255)  # PIL hands over uint8
+        return out.flip(-1) if sample.flip else out
+
+    @torch.compiler.disable  # a per-image loop over decoded images: not for tracing
+    def forward(self, data: dict, training: bool = False) -> dict:
+        samples = data['data_samples']
+        paths = [s.img_path for s in samples]
+        imgs = decode_batch(data['inputs'], paths, self.device)
+        for img, sample in zip(imgs, samples):
+            if tuple(img.shape[-2:]) != tuple(sample.ori_shape):
+                raise ValueError(f'{sample.img_path}: decoded size {tuple(img.shape[-2:])} differs from its '
+                                 f'header\'s {tuple(sample.ori_shape)}')
+        batch = torch.stack([self.crop_resize_flip(img, s) for img, s in zip(imgs, samples)])
+        return dict(inputs=self.normalize(batch), data_samples=samples)

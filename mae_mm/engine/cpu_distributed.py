@@ -1,0 +1,35 @@
+"""Distributed runs on machines without CUDA (gloo), which mmengine 0.10 cannot start by itself.
+
+mmengine's ``init_dist`` calls ``torch.cuda.set_device`` before it creates the process group,
+and its default DDP wrapper passes ``device_ids=[LOCAL_RANK]``; both fail without a GPU. With no
+CUDA device and a ``pytorch`` (torchrun) launch we create the gloo process group first (mmengine
+then leaves it alone) and wrap the model with ``device_ids=None``, which is what DDP wants for a
+CPU module.
+"""
+import os
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config
+from mmengine.logging import print_log
+
+
+def setup_cpu_distributed(cfg: Config) -> None:
+    """Prepares ``cfg`` (and the process group) for a CPU-only distributed launch; no-op otherwise."""
+    launcher = cfg.get('launcher', 'none')
+    if launcher == 'none' or torch.cuda.is_available():
+        return
+    if launcher != 'pytorch':
+        raise RuntimeError(f'--launcher {launcher} on a machine without CUDA: CPU distributed runs are '
+                           'supported with --launcher pytorch (tools/dist_train.sh)')
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    if dist_cfg.get('backend', 'nccl') == 'nccl':
+        dist_cfg['backend'] = 'gloo'
+    if not (torch_dist.is_available() and torch_dist.is_initialized()):
+        torch_dist.init_process_group(backend=dist_cfg['backend'], rank=int(os.environ['RANK']),
+                                      world_size=int(os.environ['WORLD_SIZE']))
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+                                     find_unused_parameters=cfg.get('find_unused_parameters', False))
+    print_log(f'no CUDA device: distributed backend nccl -> {dist_cfg["backend"]}, model wrapped with '
+              'device_ids=None', logger='current')

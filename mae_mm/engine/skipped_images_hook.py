@@ -1,0 +1,90 @@
+"""Counts the images that ``LoadCheckedImage(on_error='skip')`` skipped, across worker processes.
+
+Data-loader workers are separate processes, so a counter in the transform never reaches the
+main process. Each skip instead appends one line to ``<log_dir>/skipped_images.txt`` (the
+folder of the run's log file); this hook names that file for the workers (an environment
+variable set before they start, which forked and spawned workers both inherit), reads it back
+and reports: every ``interval`` training iterations when the count grew, after every epoch, and
+at the end of training. The total goes to the message hub (``skipped_images``, kept in
+checkpoints, so a resumed run carries the count on) and to the visualiser's scalars.
+
+The log shows each skipped file's warning once per process (mmengine's logger drops repeated
+warnings); the record file has every skip. Limits: several ranks append to the one file of the
+run's log folder and each reads the total, but ranks on machines without a shared file system
+only see their own skips. Samples a worker prefetches count when they are loaded, so an
+iteration-based report can run a few batches early; the end-of-epoch and end-of-training counts
+are exact.
+"""
+import os
+import os.path as osp
+
+from mmengine.hooks import Hook
+
+from ..datasets.transforms import SKIPPED_IMAGES_ENV, SKIPPED_IMAGES_FILE
+from ..registry import HOOKS
+
+
+@HOOKS.register_module()
+class SkippedImagesHook(Hook):
+    """Reports the number of skipped bad images (see the module docstring).
+
+    Args:
+        interval (int): check every this many training iterations and log when new skips
+            appeared. Defaults to 50.
+    """
+
+    priority = 'BELOW_NORMAL'
+
+    def __init__(self, interval: int = 50) -> None:
+        self.interval = interval
+        self.path = None
+        self._env_before = None
+        self._base = 0  # skips of the runs this one resumed from
+        self._reported = 0
+        self._epoch_start = 0
+
+    def before_run(self, runner) -> None:
+        self.path = osp.join(runner.log_dir, SKIPPED_IMAGES_FILE)
+        self._env_before = os.environ.get(SKIPPED_IMAGES_ENV)
+        os.environ[SKIPPED_IMAGES_ENV] = self.path
+
+    def before_train(self, runner) -> None:
+        self._base = runner.message_hub.get_info('skipped_images', 0)  # after load_or_resume
+
+    def records(self) -> list:
+        """The ``(file, reason)`` records of this run so far."""
+        if not self.path or not osp.exists(self.path):
+            return []
+        with open(self.path, encoding='utf-8') as f:
+            return [tuple(line.rstrip('\n').split('\t', 1)) for line in f if line.strip()]
+
+    def _report(self, runner, when: str, new: int) -> None:
+        records = self.records()
+        total = self._base + len(records)
+        runner.message_hub.update_info('skipped_images', total)
+        runner.visualizer.add_scalars({'skipped_images': total}, step=runner.iter)
+        where = f', listed in {self.path}' if records else ''
+        runner.logger.info(f'Skipped images {when}: {new}; in total {total} '
+                           f'({len({r[0] for r in records})} distinct files in this run{where})')
+        self._reported = len(records)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
+        if self.every_n_train_iters(runner, self.interval):
+            new = len(self.records()) - self._reported
+            if new:
+                self._report(runner, f'by iteration {runner.iter + 1}', new)
+
+    def before_train_epoch(self, runner) -> None:
+        self._epoch_start = len(self.records())
+
+    def after_train_epoch(self, runner) -> None:
+        self._report(runner, f'in epoch {runner.epoch + 1}', len(self.records()) - self._epoch_start)
+
+    def after_train(self, runner) -> None:
+        self._report(runner, 'in this run', len(self.records()))
+
+    def after_run(self, runner) -> None:
+        if self._env_before is None:
+            os.environ.pop(SKIPPED_IMAGES_ENV, None)
+        else:
+            os.environ[SKIPPED_IMAGES_ENV] = self._env_before

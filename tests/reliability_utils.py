@@ -1,0 +1,39 @@
+"""Helpers of the reliability tests: small configs derived from the demo ones, and runs of the tools."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+from mmengine.config import Config
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+HELPERS = osp.join(ROOT, 'tests', 'helpers')
+DEMO_PRETRAIN = osp.join(ROOT, 'configs', 'demo', 'mae_vit-tiny-p8_1xb32-coslr-40e_demo-pretrain.py')
+
+
+def derived_config(tmp_path, name: str, body: str, base: str = DEMO_PRETRAIN, extra_hooks=()) -> str:
+    """Writes ``tmp_path/name.py`` inheriting ``base`` plus ``body``; ``extra_hooks`` are appended
+    to the base's custom hooks (mmengine replaces lists whole, so the base's are restated)."""
+    hooks = list(Config.fromfile(base).get('custom_hooks', [])) + list(extra_hooks)
+    text = (f'_base_ = {base!r}\n'
+            f"custom_imports = dict(imports=['mae_mm_faults'], allow_failed_imports=False)\n"
+            f'custom_hooks = {[dict(h) for h in hooks]!r}\n' + body)
+    path = osp.join(str(tmp_path), f'{name}.py')
+    with open(path, 'w') as f:
+        f.write(text)
+    return path
+
+
+def run(*args, timeout=900, check=True, threads=None, env=None):
+    """Runs ``python *args`` (or a launcher script when args[0] ends in .sh) from the repository
+    root with the fault-injection helpers importable; returns the CompletedProcess."""
+    env = dict(os.environ, PYTHONPATH=f'{ROOT}{os.pathsep}{HELPERS}', PYTHONUNBUFFERED='1',
+               PYTHON=sys.executable, **(env or {}))
+    if threads is not None:
+        env['OMP_NUM_THREADS'] = str(threads)
+    cmd = ['bash', *args] if args[0].endswith('.sh') else [sys.executable, *args]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f'{" ".join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n'
+                             f'{proc.stderr[-4000:]}')
+    return proc

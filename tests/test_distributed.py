@@ -1,0 +1,70 @@
+"""Two gloo processes train the demo pretraining like one process with the same total batch."""
+import os.path as osp
+import socket
+
+import pytest
+import torch
+
+import mae_mm  # noqa: F401  lets torch.load read mmengine checkpoints with weights_only
+
+from conftest import read_scalars
+from reliability_utils import derived_config, run
+
+# Deterministic inputs, so that the comparison isolates gradient averaging, data sharding and the
+# lr scaling: centre crops instead of random ones, masking noise seeded by each sample's index
+# (tests/helpers/mae_mm_faults.py); 64 images, total batch 16, 2 epochs = 8 steps.
+DETERMINISTIC = """
+model = dict(type='SampleSeededMaskedAutoencoder',  # its noise needs the data samples, which this keeps
+             data_preprocessor=dict(_delete_=True, type='mmpretrain.ClsDataPreprocessor',
+                                    mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True))
+train_cfg = dict(max_epochs=2, val_interval=100)
+train_dataloader = dict(
+    batch_size={batch}, num_workers=0, persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=True, seed=0),
+    dataset=dict(indices=64, pipeline=[
+        dict(type='LoadCheckedImage'),
+        dict(type='mmpretrain.ResizeEdge', scale=73, edge='short', backend='pillow', interpolation='bicubic'),
+        dict(type='mmpretrain.CenterCrop', crop_size=64),
+        dict(type='mmpretrain.PackInputs'),
+    ]))
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=2))
+log_processor = dict(window_size=1)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _by_step(records, key):
+    return {r['step']: r[key] for r in records if key in r}
+
+
+def test_two_gloo_processes_match_one_process(demo_data, tmp_path):
+    one, two = str(tmp_path / 'one'), str(tmp_path / 'two')
+    run('tools/train.py', derived_config(tmp_path, 'one', DETERMINISTIC.format(batch=16)), '--work-dir', one,
+        threads=1)
+    proc = run('tools/dist_train.sh', derived_config(tmp_path, 'two', DETERMINISTIC.format(batch=8)), '2',
+               '--work-dir', two, env={'PORT': str(_free_port())})
+    assert 'nccl -> gloo' in proc.stdout + proc.stderr
+
+    single, dist = read_scalars(one), read_scalars(two)
+    # the lr is scaled by the total batch: 16 images, on 1 process or on 2
+    assert 'the current batch size is 16' in proc.stdout + proc.stderr
+    assert _by_step(single, 'lr') == pytest.approx(_by_step(dist, 'lr'), rel=1e-12)
+    losses_one, losses_two = _by_step(single, 'loss'), _by_step(dist, 'loss')
+    assert sorted(losses_two) == list(range(1, 9))
+    for step in losses_one:
+        assert losses_two[step] == pytest.approx(losses_one[step], rel=1e-5, abs=1e-6), f'step {step}'
+    # a falling loss shows the steps did something, and the final weights agree; the
+    # checkpoint holds both ranks' random states
+    assert losses_one[8] < losses_one[1]
+    w_one = torch.load(osp.join(one, 'epoch_2.pth'), map_location='cpu', weights_only=True)['state_dict']
+    w_two = torch.load(osp.join(two, 'epoch_2.pth'), map_location='cpu', weights_only=True)['state_dict']
+    assert len(torch.load(osp.join(two, 'epoch_2.pth'), map_location='cpu', weights_only=True)
+               ['random_states']) == 2
+    assert w_one.keys() == w_two.keys()
+    for key in w_one:
+        torch.testing.assert_close(w_two[key], w_one[key], rtol=1e-4, atol=1e-5, msg=key)

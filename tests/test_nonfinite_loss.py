@@ -1,0 +1,78 @@
+"""A NaN loss stops the run naming the iteration and the loss terms, or skips the step."""
+import math
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.optim import OptimWrapper
+
+from conftest import read_scalars
+from mae_mm.engine import NonFiniteLossHook
+from mae_mm.engine.resume import checkpoint_problem
+from reliability_utils import derived_config, run
+
+# 96 images, batch 32: 3 iterations per epoch, a checkpoint after each epoch
+SHORT_RUN = """
+train_cfg = dict(max_epochs=2, val_interval=100)
+train_dataloader = dict(num_workers=0, persistent_workers=False, dataset=dict(indices=96))
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, max_keep_ckpts=-1))
+log_processor = dict(window_size=1)  # each logged loss is that iteration's own
+"""
+NAN_AT_ITER_5 = dict(type='InjectNonFiniteLossHook', at_iter=5)
+
+
+def test_nan_loss_stops_naming_iteration_and_terms_keeping_last_checkpoint(demo_data, tmp_path):
+    cfg = derived_config(tmp_path, 'stop', SHORT_RUN, extra_hooks=[NAN_AT_ITER_5])
+    work_dir = str(tmp_path / 'run')
+    proc = run('tools/train.py', cfg, '--work-dir', work_dir, check=False)
+    assert proc.returncode != 0
+    assert 'FloatingPointError: non-finite loss at iteration 5 (epoch 2): loss=nan' in proc.stderr
+    assert checkpoint_problem(osp.join(work_dir, 'epoch_1.pth')) is None
+    assert not osp.exists(osp.join(work_dir, 'epoch_2.pth'))
+    state = torch.load(osp.join(work_dir, 'epoch_1.pth'), map_location='cpu', weights_only=True)['state_dict']
+    assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+def test_nan_loss_skip_policy_skips_the_step_and_counts_it(demo_data, tmp_path):
+    cfg = derived_config(tmp_path, 'skip', SHORT_RUN +
+                         "custom_hooks = [h if h['type'] != 'mae_mm.NonFiniteLossHook' else "
+                         "dict(h, on_nonfinite='skip') for h in custom_hooks]\n",
+                         extra_hooks=[NAN_AT_ITER_5])
+    work_dir = str(tmp_path / 'run')
+    proc = run('tools/train.py', cfg, '--work-dir', work_dir)
+    assert 'non-finite loss at iteration 5 (epoch 2): loss=nan; skipped that step' in proc.stdout + proc.stderr
+    records = read_scalars(work_dir)
+    assert [r['skipped_nonfinite_steps'] for r in records if 'skipped_nonfinite_steps' in r][-1] == 1
+    losses = {r['step']: r['loss'] for r in records if 'loss' in r}
+    assert math.isnan(losses[5]) and all(math.isfinite(v) for s, v in losses.items() if s != 5)
+    state = torch.load(osp.join(work_dir, 'epoch_2.pth'), map_location='cpu', weights_only=True)['state_dict']
+    assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+
+
+def _guarded_wrapper():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 2)
+    wrapper = OptimWrapper(torch.optim.AdamW(model.parameters(), lr=0.1))
+    hook = NonFiniteLossHook(on_nonfinite='skip')
+    hook._guard(wrapper)
+    return model, wrapper, hook
+
+
+def test_skip_guard_leaves_weights_and_optimizer_state_untouched():
+    model, wrapper, hook = _guarded_wrapper()
+    x = torch.randn(8, 4)
+    wrapper.update_params(model(x).pow(2).mean())  # one real step: AdamW state exists
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    state_before = {k: v.clone() for k, v in wrapper.optimizer.state[model.weight].items()}
+    wrapper.update_params(model(x).pow(2).mean() * float('nan'))
+    assert hook._skipped_this_iter
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert all(torch.equal(state_before[k], v) for k, v in wrapper.optimizer.state[model.weight].items())
+    assert model.weight.grad is None or not model.weight.grad.any()
+    wrapper.update_params(model(x).pow(2).mean())  # and the next finite step trains
+    assert not torch.equal(before['weight'], model.weight)
+
+
+def test_bad_policy_is_refused():
+    with pytest.raises(ValueError, match="on_nonfinite must be 'stop' or 'skip', got 'ignore'"):
+        NonFiniteLossHook(on_nonfinite='ignore')
