@@ -11,6 +11,11 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_PRETRAIN = 'configs/demo/mae_vit-tiny-p8_1xb32-coslr-40e_demo-pretrain.py'
 
 
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: trains or evaluates through the tools (tens of seconds or '
+                            'more); pytest -m "not slow" runs the rest in a few minutes')
+
+
 def run_tool(*args, timeout=1800):
     """Runs ``python tools/...`` from the repository root with only the checkout on PYTHONPATH."""
     env = dict(os.environ, PYTHONPATH=ROOT, PYTHONUNBUFFERED='1')

@@ -14,6 +14,8 @@ from PIL import Image
 import mae_mm  # noqa: F401  (registers our types; lets mmengine find 'mmseg::' config bases)
 from conftest import ROOT, run_tool
 
+pytestmark = pytest.mark.slow  # every test here runs the tools
+
 DEMO = 'configs/demo/upernet_vit-tiny-p8_1xb8-200it_demo-ade20k-64x64.py'
 
 

@@ -286,6 +286,7 @@ def _small_demo_root(demo_data, dst, bad):
     return paths
 
 
+@pytest.mark.slow
 def test_demo_pretraining_skips_and_counts_bad_images_or_stops_naming_them(demo_data, tmp_path):
     """With on_error=skip the run finishes and reports the skips of its two workers; by default
     the first bad file stops it with its name."""

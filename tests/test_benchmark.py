@@ -2,7 +2,11 @@
 import math
 import re
 
+import pytest
+
 from conftest import DEMO_PRETRAIN, ROOT, run_tool
+
+pytestmark = pytest.mark.slow  # every test here runs the tools
 
 RATE = r'{}: [0-9.]+ img/s \(median of 2 x 2 steps, batch 4, amp none, compile False, data {}\), [0-9.]+ GiB'
 

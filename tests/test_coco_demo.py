@@ -14,6 +14,8 @@ from pycocotools import mask as mask_utils
 import mae_mm  # noqa: F401  (registers our types; keeps mmpretrain's multimodal models out of mmdet's import)
 from conftest import ROOT, run_tool
 
+pytestmark = pytest.mark.slow  # every test here runs the tools
+
 
 @pytest.fixture(scope='module')
 def coco_module():

@@ -29,6 +29,7 @@ def test_bad_config_fails_when_the_runner_is_built(tmp_path, config, options, er
         Runner.from_cfg(cfg)
 
 
+@pytest.mark.slow
 def test_missing_data_root_is_named_before_anything_is_built(tmp_path):
     proc = run('tools/train.py', DEMO_PRETRAIN, '--work-dir', str(tmp_path),
                '--cfg-options', 'train_dataloader.dataset.data_root=data/not_here/', check=False)
@@ -46,6 +47,7 @@ def _fails_before_training(proc, *expected):
     assert 'Epoch(train)' not in proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_checkpoint_of_another_width_fails_before_training(demo_pretrain, tmp_path):
     ckpt = osp.join(demo_pretrain, 'epoch_40.pth')
     proc = run('tools/train.py', DEMO_PRETRAIN, '--work-dir', str(tmp_path),
@@ -54,6 +56,7 @@ def test_checkpoint_of_another_width_fails_before_training(demo_pretrain, tmp_pa
                            'encoder.patch_embed.proj.weight: checkpoint (192, 3, 8, 8) vs model (768, 3, 8, 8)')
 
 
+@pytest.mark.slow
 def test_resume_with_another_patch_size_or_decoder_fails_before_training(demo_pretrain, tmp_path):
     ckpt = osp.join(demo_pretrain, 'epoch_40.pth')
     proc = run('tools/train.py', DEMO_PRETRAIN, '--work-dir', str(tmp_path), '--resume', ckpt,

@@ -2,12 +2,15 @@
 import json
 import os.path as osp
 
+import pytest
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 from PIL import Image
 
 from conftest import DEMO_PRETRAIN, ROOT, read_scalars, run_tool
+
+pytestmark = pytest.mark.slow  # every test here runs the tools
 
 
 def test_demo_data_has_the_imagenet_layout(demo_data):

@@ -42,6 +42,7 @@ def _by_step(records, key):
     return {r['step']: r[key] for r in records if key in r}
 
 
+@pytest.mark.slow
 def test_two_gloo_processes_match_one_process(demo_data, tmp_path):
     one, two = str(tmp_path / 'one'), str(tmp_path / 'two')
     run('tools/train.py', derived_config(tmp_path, 'one', DETERMINISTIC.format(batch=16)), '--work-dir', one,

@@ -21,6 +21,7 @@ log_processor = dict(window_size=1)  # each logged loss is that iteration's own
 NAN_AT_ITER_5 = dict(type='InjectNonFiniteLossHook', at_iter=5)
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_naming_iteration_and_terms_keeping_last_checkpoint(demo_data, tmp_path):
     cfg = derived_config(tmp_path, 'stop', SHORT_RUN, extra_hooks=[NAN_AT_ITER_5])
     work_dir = str(tmp_path / 'run')
@@ -33,6 +34,7 @@ def test_nan_loss_stops_naming_iteration_and_terms_keeping_last_checkpoint(demo_
     assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
 
 
+@pytest.mark.slow
 def test_nan_loss_skip_policy_skips_the_step_and_counts_it(demo_data, tmp_path):
     cfg = derived_config(tmp_path, 'skip', SHORT_RUN +
                          "custom_hooks = [h if h['type'] != 'mae_mm.NonFiniteLossHook' else "

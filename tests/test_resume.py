@@ -2,6 +2,7 @@
 import glob
 import os.path as osp
 
+import pytest
 import torch
 
 from conftest import read_scalars
@@ -22,6 +23,7 @@ def _by_step(records, key):
     return {r['step']: r[key] for r in records if key in r}
 
 
+@pytest.mark.slow
 def test_killed_during_save_resumes_bit_exact(demo_data, tmp_path):
     full_cfg = derived_config(tmp_path, 'full', SHORT_RUN)
     kill_cfg = derived_config(tmp_path, 'kill', SHORT_RUN,
