@@ -36,6 +36,29 @@ def read_scalars(work_dir):
         return [json.loads(line) for line in f if line.strip()]
 
 
+def scalars_by_step(records, key):
+    """``{step: value}`` of one key in :func:`read_scalars`' records."""
+    return {r['step']: r[key] for r in records if key in r}
+
+
+def evaluate_before_training(config, pretrained, work_dir):
+    """The test metrics of ``config``'s model straight after transfer (pretrained ViT from
+    ``pretrained``, freshly initialised heads), evaluated in this process."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import Runner
+
+    cfg = Config.fromfile(osp.join(ROOT, config))
+    cfg.merge_from_dict({'model.backbone.init_cfg.checkpoint': pretrained})
+    cfg.work_dir = str(work_dir)
+    try:
+        runner = Runner.from_cfg(cfg)
+        runner.model.init_weights()
+        return runner.test()
+    finally:
+        DefaultScope._instance_dict.clear()
+
+
 @pytest.fixture(scope='session')
 def demo_data():
     run_tool('tools/make_demo_data.py', '--out', 'data/demo')

@@ -7,12 +7,10 @@ import sys
 import numpy as np
 import pytest
 from mmengine.config import Config
-from mmengine.registry import DefaultScope
-from mmengine.runner import Runner
 from PIL import Image
 
 import mae_mm  # noqa: F401  (registers our types; lets mmengine find 'mmseg::' config bases)
-from conftest import ROOT, run_tool
+from conftest import ROOT, evaluate_before_training, run_tool
 
 pytestmark = pytest.mark.slow  # every test here runs the tools
 
@@ -79,14 +77,6 @@ def test_demo_upernet_trains_and_beats_the_untrained_model(demo_pretrain, tmp_pa
                     ['mIoU'])
 
     # the same evaluation of the transferred model before training: pretrained ViT, fresh heads
-    cfg = Config.fromfile(osp.join(ROOT, DEMO))
-    cfg.merge_from_dict({'model.backbone.init_cfg.checkpoint': pretrained})
-    cfg.work_dir = str(tmp_path / 'untrained')
-    try:
-        runner = Runner.from_cfg(cfg)
-        runner.model.init_weights()
-        untrained = float(runner.test()['mIoU'])
-    finally:
-        DefaultScope._instance_dict.clear()
+    untrained = float(evaluate_before_training(DEMO, pretrained, tmp_path / 'untrained')['mIoU'])
     print(f'demo UperNet mIoU: trained {trained:.2f}, untrained {untrained:.2f}')
     assert trained > untrained + 40 and trained > 60, f'trained {trained:.1f} vs untrained {untrained:.1f} mIoU'

@@ -5,14 +5,11 @@ import sys
 
 import numpy as np
 import pytest
-from mmengine.config import Config
-from mmengine.registry import DefaultScope
-from mmengine.runner import Runner
 from PIL import Image
 from pycocotools import mask as mask_utils
 
 import mae_mm  # noqa: F401  (registers our types; keeps mmpretrain's multimodal models out of mmdet's import)
-from conftest import ROOT, run_tool
+from conftest import ROOT, evaluate_before_training, run_tool
 
 pytestmark = pytest.mark.slow  # every test here runs the tools
 
@@ -82,15 +79,7 @@ def test_demo_mask_rcnn_learns_to_detect_the_shapes(demo_pretrain, tmp_path):
     # tools/test.py prints the metrics as one JSON line last
     trained = json.loads(run_tool('tools/test.py', DEMO, ckpt, '--work-dir', work_dir).strip().splitlines()[-1])
 
-    cfg = Config.fromfile(osp.join(ROOT, DEMO))
-    cfg.merge_from_dict({'model.backbone.init_cfg.checkpoint': pretrained})
-    cfg.work_dir = str(tmp_path / 'untrained')
-    try:
-        runner = Runner.from_cfg(cfg)
-        runner.model.init_weights()
-        untrained = runner.test()
-    finally:
-        DefaultScope._instance_dict.clear()
+    untrained = evaluate_before_training(DEMO, pretrained, tmp_path / 'untrained')
     box, mask = trained['coco/bbox_mAP'], trained['coco/segm_mAP']
     print(f'demo Mask R-CNN after {SHORT_ITERS} iterations: box AP {box:.3f}, mask AP {mask:.3f}; untrained: '
           f'box AP {untrained["coco/bbox_mAP"]:.3f}, mask AP {untrained["coco/segm_mAP"]:.3f}')

@@ -7,7 +7,7 @@ import torch
 
 import mae_mm  # noqa: F401  lets torch.load read mmengine checkpoints with weights_only
 
-from conftest import read_scalars
+from conftest import read_scalars, scalars_by_step
 from reliability_utils import derived_config, run
 
 # Deterministic inputs, so that the comparison isolates gradient averaging, data sharding and the
@@ -38,9 +38,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _by_step(records, key):
-    return {r['step']: r[key] for r in records if key in r}
-
 
 @pytest.mark.slow
 def test_two_gloo_processes_match_one_process(demo_data, tmp_path):
@@ -54,8 +51,8 @@ def test_two_gloo_processes_match_one_process(demo_data, tmp_path):
     single, dist = read_scalars(one), read_scalars(two)
     # the lr is scaled by the total batch: 16 images, on 1 process or on 2
     assert 'the current batch size is 16' in proc.stdout + proc.stderr
-    assert _by_step(single, 'lr') == pytest.approx(_by_step(dist, 'lr'), rel=1e-12)
-    losses_one, losses_two = _by_step(single, 'loss'), _by_step(dist, 'loss')
+    assert scalars_by_step(single, 'lr') == pytest.approx(scalars_by_step(dist, 'lr'), rel=1e-12)
+    losses_one, losses_two = scalars_by_step(single, 'loss'), scalars_by_step(dist, 'loss')
     assert sorted(losses_two) == list(range(1, 9))
     for step in losses_one:
         assert losses_two[step] == pytest.approx(losses_one[step], rel=1e-5, abs=1e-6), f'step {step}'

@@ -5,7 +5,7 @@ import os.path as osp
 import pytest
 import torch
 
-from conftest import read_scalars
+from conftest import read_scalars, scalars_by_step
 from mae_mm.engine.resume import checkpoint_problem, find_resumable_checkpoint
 from reliability_utils import derived_config, run
 
@@ -18,9 +18,6 @@ val_dataloader = dict(dataset=dict(indices=50))
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, max_keep_ckpts=-1))
 """
 
-
-def _by_step(records, key):
-    return {r['step']: r[key] for r in records if key in r}
 
 
 @pytest.mark.slow
@@ -45,12 +42,12 @@ def test_killed_during_save_resumes_bit_exact(demo_data, tmp_path):
 
     expected, resumed = read_scalars(uninterrupted), read_scalars(killed)
     for key in ('loss', 'lr'):
-        want, got = _by_step(expected, key), _by_step(resumed, key)
+        want, got = scalars_by_step(expected, key), scalars_by_step(resumed, key)
         assert sorted(got) == list(range(7, 13)), f'{key}: resumed steps {sorted(got)}'
         assert {s: want[s] for s in got} == got, f'{key} after resuming differs from the uninterrupted run'
     # validation after epochs 3 and 4 (same weights, same fixed evaluation noise)
-    assert _by_step(expected, 'recon/mse')[3] == _by_step(resumed, 'recon/mse')[3]
-    assert _by_step(expected, 'recon/mse')[4] == _by_step(resumed, 'recon/mse')[4]
+    assert scalars_by_step(expected, 'recon/mse')[3] == scalars_by_step(resumed, 'recon/mse')[3]
+    assert scalars_by_step(expected, 'recon/mse')[4] == scalars_by_step(resumed, 'recon/mse')[4]
 
 
 def test_fp16_loss_scale_resumes_with_the_optimizer_state():
