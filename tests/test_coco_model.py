@@ -79,7 +79,29 @@ def test_window_attention_sees_only_its_window_and_global_attention_sees_all():
         assert reached == expected_reach, window
 
 
-def test_zero_relative_tables_and_full_windows_reproduce_the_pretrained_vit():
+
+@pytest.mark.parametrize('window', [2, 0], ids=['window', 'global'])
+def test_relative_position_attention_sdpa_matches_explicit_softmax(window):
+    from mae_mm.models.vit import Attention
+    torch.manual_seed(0)
+    block = WindowBlock(32, 2, window_size=window, grid_size=(4, 4))
+    with torch.no_grad():
+        block.attn.rel_pos_h.normal_()
+        block.attn.rel_pos_w.normal_()
+    x = torch.randn(2, 16, 32)
+    fused = block(x, (4, 4))
+    assert block.attn.fused_attn
+    block.attn.fused_attn = False  # the instance's switch: the explicit softmax(q k^T / sqrt(d) + bias) v
+    q, k, v = block.attn.project_qkv(block.norm1(x))
+    torch.testing.assert_close(block(x, (4, 4)), fused, rtol=0, atol=1e-5)
+    assert Attention.fused_attn  # the class default is untouched
+    if not window:  # the global block's attention by hand
+        bias = decomposed_rel_pos_bias(q, (4, 4), block.attn.rel_pos_h, block.attn.rel_pos_w)
+        probs = ((q @ k.transpose(-2, -1)) / 16 ** 0.5 + bias).softmax(-1)
+        by_hand = block.attn.proj((probs @ v).transpose(1, 2).reshape(2, 16, 32))
+        torch.testing.assert_close(block.attn(block.norm1(x), (4, 4)), by_hand, rtol=0, atol=1e-5)
+
+
     """At init the detection blocks compute what the pretrained ViT's blocks compute."""
     torch.manual_seed(0)
     vit = PlainViT(arch='tiny', img_size=32, patch_size=8).eval()  # 4 x 4 grid

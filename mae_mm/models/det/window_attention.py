@@ -95,12 +95,9 @@ class RelPosAttention(Attention):
         """(B, h*w, D) tokens of an (h, w) grid -> (B, h*w, D)."""
         if not self.use_rel_pos:
             return super().forward(x)
-        b, n, d = x.shape
-        qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, d // self.num_heads).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv.unbind(0)  # (B, heads, N, d_head) each
+        q, k, v = self.project_qkv(x)  # (B, heads, N, d_head) each
         bias = decomposed_rel_pos_bias(q, hw, self.rel_pos_h, self.rel_pos_w)
-        x = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
-        return self.proj(x.transpose(1, 2).reshape(b, n, d))
+        return self.project_out(self.attend(q, k, v, bias))
 
 
 class WindowBlock(Block):

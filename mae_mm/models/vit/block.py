@@ -32,19 +32,34 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor, attn_bias: torch.Tensor = None) -> torch.Tensor:
-        """(B, N, D) -> (B, N, D); ``attn_bias`` (B or 1, heads or 1, N, N) is added to the logits."""
+    def project_qkv(self, x: torch.Tensor):
+        """(B, N, D) -> q, k, v, each (B, heads, N, D / heads)."""
         b, n, d = x.shape
         qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, d // self.num_heads).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv.unbind(0)  # (B, heads, N, d_head) each
+        return qkv.unbind(0)
+
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+               attn_bias: torch.Tensor = None) -> torch.Tensor:
+        """softmax(q k^T / sqrt(d_head) + attn_bias) v: (B, heads, N, d_head) each -> (B, heads, N, d_head).
+
+        ``attn_bias`` (B or 1, heads or 1, N, N) is added to the logits; ``fused_attn`` picks SDPA or
+        the explicit product.
+        """
         if self.fused_attn:
-            x = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)
-        else:
-            logits = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)  # (B, heads, N, N)
-            if attn_bias is not None:
-                logits = logits + attn_bias
-            x = logits.softmax(dim=-1) @ v
-        return self.proj(x.transpose(1, 2).reshape(b, n, d))
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)
+        logits = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)  # (B, heads, N, N)
+        if attn_bias is not None:
+            logits = logits + attn_bias
+        return logits.softmax(dim=-1) @ v
+
+    def project_out(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, heads, N, d_head) -> (B, N, D) through ``proj``."""
+        b, _, n, _ = x.shape
+        return self.proj(x.transpose(1, 2).reshape(b, n, -1))
+
+    def forward(self, x: torch.Tensor, attn_bias: torch.Tensor = None) -> torch.Tensor:
+        """(B, N, D) -> (B, N, D); ``attn_bias`` (B or 1, heads or 1, N, N) is added to the logits."""
+        return self.project_out(self.attend(*self.project_qkv(x), attn_bias))
 
 
 class Mlp(nn.Module):
