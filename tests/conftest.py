@@ -2,10 +2,9 @@
 import json
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import pytest
+from reliability_utils import run
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_PRETRAIN = 'configs/demo/mae_vit-tiny-p8_1xb32-coslr-40e_demo-pretrain.py'
@@ -17,14 +16,9 @@ def pytest_configure(config):
 
 
 def run_tool(*args, timeout=1800):
-    """Runs ``python tools/...`` from the repository root with only the checkout on PYTHONPATH."""
-    env = dict(os.environ, PYTHONPATH=ROOT, PYTHONUNBUFFERED='1')
-    proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout)
-    if proc.returncode != 0:
-        raise AssertionError(f'{" ".join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n'
-                             f'{proc.stderr[-4000:]}')
-    return proc.stdout
+    """Runs ``python tools/...`` from the repository root; returns its stdout, raises with its
+    output on failure (:func:`reliability_utils.run`)."""
+    return run(*args, timeout=timeout).stdout
 
 
 def read_scalars(work_dir):
