@@ -33,15 +33,20 @@ def transformers_breaks_mmpretrain() -> bool:
 
 
 def disable_mmpretrain_multimodal() -> bool:
-    """Preloads ``mmpretrain.utils.dependency`` with ``WITH_MULTIMODAL = False``.
+    """Sets mmpretrain's ``WITH_MULTIMODAL`` to False before ``mmpretrain.models`` reads it.
 
-    Returns True when it did so; False when it was not needed, when mmpretrain is absent, or
+    ``mmpretrain.utils.dependency`` is loaded here with the flag off, or, when something (e.g.
+    ``import mmpretrain``) loaded it already, its flag is switched off in place.
+    Returns True when it did either; False when it was not needed, when mmpretrain is absent, or
     when mmpretrain's models were already imported (then it is too late and the import error,
     if any, has already been raised).
     """
     name = 'mmpretrain.utils.dependency'
-    if not transformers_breaks_mmpretrain() or name in sys.modules or 'mmpretrain.models' in sys.modules:
+    if not transformers_breaks_mmpretrain() or 'mmpretrain.models' in sys.modules:
         return False
+    if name in sys.modules:
+        sys.modules[name].WITH_MULTIMODAL = False
+        return True
     spec = importlib.util.find_spec('mmpretrain')
     if spec is None or not spec.submodule_search_locations:
         return False

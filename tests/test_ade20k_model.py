@@ -10,8 +10,8 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope, init_default_scope
 
 import mae_mm  # noqa: F401
-from mae_mm.models.seg import RelativePositionBias, SegViTBackbone, resample_patch_kernel
-from mae_mm.models.vit import resample_pos_embed
+from mae_mm.models.seg import RelativePositionBias, SegViTBackbone
+from mae_mm.models.vit import resample_patch_kernel, resample_pos_embed
 from mae_mm.registry import MODELS, build_model
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -82,25 +82,57 @@ def test_backbone_loads_a_pretraining_checkpoint_with_no_missing_vit_key(tmp_pat
     assert state['pos_embed'].shape == (1, 1 + 64, 192)
 
 
-def test_patch_kernel_of_a_14_pixel_vit_is_resampled_to_16_at_load(tmp_path):
+@pytest.mark.parametrize('mode', ['bicubic', 'pinv'])
+def test_patch_kernel_of_a_14_pixel_vit_is_resampled_to_16_at_load(tmp_path, mode):
     encoder = pretraining_checkpoint(tmp_path / 'pre14.pth', arch=TINY14, img_size=28, patch_size=14)
-    model = backbone_from(tmp_path / 'pre14.pth', arch=TINY14, patch_size=16, img_size=64, out_indices=(0, 1))
+    model = backbone_from(tmp_path / 'pre14.pth', arch=TINY14, patch_size=16, img_size=64, out_indices=(0, 1),
+                          patch_kernel_mode=mode)
     assert model.patch_embed.proj.weight.shape == (32, 3, 16, 16)
-    torch.testing.assert_close(model.patch_embed.proj.weight,
-                               resample_patch_kernel(encoder['patch_embed.proj.weight'], (16, 16)))
+    kernel14 = encoder['patch_embed.proj.weight']
+    expected = F.interpolate(kernel14, size=(16, 16), mode='bicubic', align_corners=False) if mode == 'bicubic' \
+        else resample_patch_kernel(kernel14, (16, 16), 'pinv')
+    torch.testing.assert_close(model.patch_embed.proj.weight, expected)
     torch.testing.assert_close(model.patch_embed.proj.bias, encoder['patch_embed.proj.bias'])
     assert model.pos_embed.shape == (1, 1 + 16, 32)  # 2 x 2 grid -> 4 x 4
     feats = model(torch.randn(1, 3, 64, 96))
     assert [tuple(f.shape) for f in feats] == [(1, 32, 4, 6)] * 2
 
 
-def test_resampled_patch_kernel_embeds_a_resized_patch_as_the_original_did():
+def test_the_ade20k_and_coco_vit_h_configs_resample_the_patch_kernel_the_same_way():
+    coco = Config.fromfile(osp.join(ROOT, 'configs', 'coco', 'mask-rcnn_vit-huge-p14_16xb4-amp-lsj-75e_coco.py'))
+    for backbone in (Config.fromfile(HUGE).model.backbone, coco.model.backbone):
+        assert backbone.patch_size == 16
+        assert patch_kernel_mode_of(backbone) == 'bicubic'
+
+
+def patch_kernel_mode_of(backbone_cfg):
+    """The patch kernel mode a backbone config gets: its own key, else the class default."""
+    import inspect
+    cls = MODELS.get(backbone_cfg.type)
+    return backbone_cfg.get('patch_kernel_mode', inspect.signature(cls).parameters['patch_kernel_mode'].default)
+
+
+def test_pinv_resampled_patch_kernel_embeds_a_resized_patch_as_the_original_did():
     torch.manual_seed(0)
     weight, patch = torch.randn(6, 3, 14, 14), torch.randn(4, 3, 14, 14)
-    new = resample_patch_kernel(weight, (16, 16))
+    new = resample_patch_kernel(weight, (16, 16), 'pinv')
     resized = F.interpolate(patch, size=(16, 16), mode='bilinear', align_corners=False)
     torch.testing.assert_close(F.conv2d(resized, new), F.conv2d(patch, weight), atol=1e-4, rtol=1e-4)
-    assert resample_patch_kernel(weight, (14, 14)) is weight
+    assert resample_patch_kernel(weight, (14, 14), 'pinv') is weight
+
+
+def test_an_unknown_patch_kernel_mode_is_refused_at_build():
+    with pytest.raises(ValueError, match="'nearest'"):
+        SegViTBackbone(arch='tiny', patch_size=8, img_size=32, out_indices=(1,), patch_kernel_mode='nearest')
+    with pytest.raises(ValueError, match="'nearest'"):
+        resample_patch_kernel(torch.zeros(2, 3, 14, 14), (16, 16), 'nearest')
+
+
+def test_a_patch_kernel_of_another_width_is_refused_naming_the_key(tmp_path):
+    pretraining_checkpoint(tmp_path / 'pre14.pth', arch=TINY14, img_size=28, patch_size=14)  # width 32
+    with pytest.raises(ValueError, match=r'patch_embed\.proj\.weight.*\(32, 3, 14, 14\).*\(48, 3, 16, 16\)'):
+        backbone_from(tmp_path / 'pre14.pth', arch=dict(TINY14, embed_dim=48), patch_size=16, img_size=64,
+                      out_indices=(0,))
 
 
 # ---- the relative position bias ---------------------------------------------------------------------
@@ -206,6 +238,49 @@ def test_neck_of_the_full_vit_b_config_keeps_768_channels():
                                               (1, 768, 12, 20)]
 
 
+def test_neck_has_a_norm_on_the_4x_and_the_2x_path():
+    cfg = Config.fromfile(BASE)
+    init_default_scope(cfg.default_scope)
+    neck = MODELS.build(cfg.model.neck)
+    assert type(neck.upsample_4x[1]).__name__ == type(neck.upsample_2x[1]).__name__ == 'SyncBatchNorm'
+    neck = revert_sync_batchnorm(neck).train()
+    up4, up2 = neck.upsample_4x, neck.upsample_2x
+    conv_t, bn, gelu = torch.nn.ConvTranspose2d, torch.nn.modules.batchnorm._BatchNorm, torch.nn.GELU
+    assert len(up4) == 4 and all(isinstance(m, t) for m, t in zip(up4, (conv_t, bn, gelu, conv_t)))
+    assert len(up2) == 2 and all(isinstance(m, t) for m, t in zip(up2, (conv_t, bn)))
+    assert up2[1].num_features == 768
+    # a freshly built BN (weight 1, bias 0) in training mode: every channel of the 2x output has batch
+    # mean 0 and (biased) variance 1, whatever the input's scale and offset
+    x = 5.0 * torch.randn(2, 768, 6, 10) + 3.0
+    out = neck([x] * 4)[1]
+    torch.testing.assert_close(out.mean(dim=(0, 2, 3)), torch.zeros(768), atol=1e-4, rtol=0)
+    torch.testing.assert_close(out.var(dim=(0, 2, 3), unbiased=False), torch.ones(768), atol=1e-3, rtol=0)
+
+
+def test_neck_without_the_2x_norm_is_mmseg_feature2pyramid():
+    from mmseg.models.necks import Feature2Pyramid
+    from mae_mm.models.seg import NormedFeature2Pyramid
+    norm_cfg = dict(type='BN', requires_grad=True)
+    torch.manual_seed(0)
+    ours = NormedFeature2Pyramid(32, norm_cfg=norm_cfg, norm_2x=False).eval()
+    ref = Feature2Pyramid(32, rescales=[4, 2, 1, 0.5], norm_cfg=norm_cfg).eval()
+    assert ours.state_dict().keys() == ref.state_dict().keys()
+    ref.load_state_dict(ours.state_dict())
+    inputs = [torch.randn(1, 32, 3, 5) for _ in range(4)]
+    with torch.no_grad():
+        for a, b in zip(ours(inputs), ref(inputs)):
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+    normed = NormedFeature2Pyramid(32, norm_cfg=norm_cfg)
+    assert set(normed.state_dict()) - set(ref.state_dict()) == {
+        f'upsample_2x.1.{k}' for k in ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked')}
+
+
+def test_neck_rejects_an_unknown_rescale():
+    from mae_mm.models.seg import NormedFeature2Pyramid
+    with pytest.raises(KeyError, match='invalid 3'):
+        NormedFeature2Pyramid(32, rescales=(4, 3, 1, 0.5), norm_cfg=dict(type='BN'))
+
+
 def test_every_parameter_of_the_segmentor_gets_a_gradient():
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
@@ -239,8 +314,9 @@ def test_ade20k_configs_carry_the_recipe(path, arch, indices, width, channels):
     assert tuple(bb.img_size) == (512, 512) and bb.get('patch_size', 16) == 16
     assert (bb.init_cfg.type, bb.init_cfg.prefix) == ('Pretrained', 'encoder.')
     assert arch in bb.init_cfg.checkpoint
-    assert (model.neck.type, model.neck.embed_dim, list(model.neck.rescales)) == \
-        ('Feature2Pyramid', width, [4, 2, 1, 0.5])
+    assert (model.neck.type, model.neck.embed_dim, list(model.neck.rescales), model.neck.norm_2x) == \
+        ('mae_mm.NormedFeature2Pyramid', width, [4, 2, 1, 0.5], True)
+    assert model.neck.norm_cfg == dict(type='SyncBN', requires_grad=True)
     assert (model.decode_head.type, list(model.decode_head.in_channels), model.decode_head.channels,
             model.decode_head.num_classes) == ('UPerHead', [width] * 4, channels, 150)
     aux = model.auxiliary_head
@@ -293,3 +369,5 @@ def test_layer_decay_puts_each_bias_table_in_its_block_without_weight_decay():
     head = group_of['decode_head.conv_seg.weight']
     assert (head['lr'], head['weight_decay']) == (pytest.approx(1e-4), 0.05)
     assert group_of['neck.upsample_4x.0.weight']['lr'] == pytest.approx(1e-4)
+    for name in ('neck.upsample_4x.1.weight', 'neck.upsample_2x.1.weight', 'neck.upsample_2x.1.bias'):
+        assert (group_of[name]['lr'], group_of[name]['weight_decay']) == (pytest.approx(1e-4), 0.0)

@@ -24,6 +24,18 @@ def test_toolboxes_import_after_mae_mm_under_transformers_5():
     assert proc.stdout.strip().splitlines()[-1] == 'False'
 
 
+def test_toolboxes_and_mae_mm_import_in_any_order_under_transformers_5():
+    """``import mmpretrain`` first loads its dependency module with the flag on; mae_mm (whose seg
+    package imports mmseg.models, hence mmpretrain.models) still imports. tools/install.sh checks this order."""
+    code = ('import mmcv.ops, mmdet, mmseg, mmpretrain, mae_mm\n'
+            'import mmdet.models\n'
+            'from mmpretrain.utils import dependency\n'
+            'print(dependency.WITH_MULTIMODAL)\n')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == 'False'
+
+
 def test_compat_leaves_older_transformers_alone(monkeypatch):
     monkeypatch.setattr(compat, '_installed_version', lambda name: '4.44.2')
     assert not compat.transformers_breaks_mmpretrain()

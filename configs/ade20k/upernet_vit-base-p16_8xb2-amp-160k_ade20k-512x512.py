@@ -2,10 +2,11 @@
 #   python tools/train.py configs/ade20k/upernet_vit-base-p16_8xb2-amp-160k_ade20k-512x512.py
 #   bash tools/dist_train.sh configs/ade20k/upernet_vit-base-p16_8xb2-amp-160k_ade20k-512x512.py 8
 # mmsegmentation's MAE recipe (configs/mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py) on
-# mmseg's own bases: UperNet with Feature2Pyramid (1/16 -> 1/4, 1/8, 1/16, 1/32) and an FCN
+# mmseg's own bases: UperNet with a Feature2Pyramid neck (1/16 -> 1/4, 1/8, 1/16, 1/32) and an FCN
 # auxiliary head on the third level, the ADE20K pipeline (512 crops, resize ratio 0.5-2.0, flip,
 # photometric distortion), the 160k schedule and runtime (default_scope 'mmseg'). Ours: the ViT
-# backbone, the layer-decay constructor, the checked loading (below) and the reliability hooks.
+# backbone, a norm on the neck's 2x path too, the layer-decay constructor, the checked loading
+# (below) and the reliability hooks.
 _base_ = [
     'mmseg::_base_/models/upernet_mae.py',
     'mmseg::_base_/datasets/ade20k.py',
@@ -34,7 +35,10 @@ model = dict(
         # encoder.* keys are this backbone's parameter names
         init_cfg=dict(type='Pretrained', prefix='encoder.',
                       checkpoint='work_dirs/mae_vit-base-p16_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth')),
-    neck=dict(embed_dim=vit.embed_dim, rescales=[4, 2, 1, 0.5]),  # SyncBN: plain BN under a non-distributed runner
+    # mmseg's Feature2Pyramid plus a norm after the 2x transposed convolution (norm_2x=False: mmseg's
+    # / BEiT's neck exactly); SyncBN, which mmengine reverts to BN under a non-distributed runner
+    neck=dict(type='mae_mm.NormedFeature2Pyramid', embed_dim=vit.embed_dim, rescales=[4, 2, 1, 0.5],
+              norm_cfg=dict(type='SyncBN', requires_grad=True), norm_2x=True),
     decode_head=dict(in_channels=[vit.embed_dim] * 4, channels=768, num_classes=num_classes),
     auxiliary_head=dict(in_channels=vit.embed_dim, num_classes=num_classes),
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(341, 341)))

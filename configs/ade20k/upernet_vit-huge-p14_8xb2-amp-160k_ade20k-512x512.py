@@ -1,5 +1,5 @@
-# UperNet on the MAE-pretrained ViT-H/14, used with 16 x 16 patches (its patch kernel is resampled
-# from 14 to 16 at load, its position table to the 32 x 32 grid); the ViT-B recipe.
+# UperNet on the MAE-pretrained ViT-H/14, used with 16 x 16 patches (its patch kernel is interpolated
+# bicubically from 14 to 16 at load, as for COCO; its position table to the 32 x 32 grid); the ViT-B recipe.
 _base_ = './upernet_vit-base-p16_8xb2-amp-160k_ade20k-512x512.py'
 
 vit = _base_.vit_sizes.huge_p14

@@ -3,21 +3,12 @@ from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
-from mmengine.logging import print_log
 from torch.utils.checkpoint import checkpoint
 
 from mae_mm.registry import MODELS
 
-from ..vit import PlainViT, init_mae_weights, resolve_arch
+from ..vit import PlainViT, checked_patch_kernel_mode, fit_patch_kernel_in_state_dict, init_mae_weights, resolve_arch
 from .window_attention import WindowBlock
-
-
-def interpolate_patch_kernel(weight: torch.Tensor, patch_size: int) -> torch.Tensor:
-    """(D, C, p, p) -> (D, C, P, P) by bicubic interpolation of the kernel, as ViTDet turns
-    ViT-H/14's projection into a 16 x 16 one."""
-    return F.interpolate(weight.float(), size=(patch_size, patch_size), mode='bicubic',
-                         align_corners=False).to(weight.dtype)
 
 
 @MODELS.register_module()
@@ -33,7 +24,7 @@ class ViTDetBackbone(PlainViT):
       side) and resampled bicubically to each input's grid in forward; a checkpoint of another
       grid is resampled to it when loaded.
     - A checkpoint with another patch size (ViT-H/14 used with 16 x 16 patches) has its patch
-      projection interpolated to ``patch_size`` when loaded.
+      projection resampled to ``patch_size`` when loaded (``patch_kernel_mode``).
 
     Args:
         arch (str | dict): A preset of ``mae_mm.models.vit.VIT_ARCHS`` or a dict.
@@ -47,6 +38,9 @@ class ViTDetBackbone(PlainViT):
         drop_path_rate (float): Stochastic depth, rising linearly to this over the blocks.
         qkv_bias (bool): Bias on q/k/v.
         with_checkpoint (bool): Activation checkpointing of every block while training.
+        patch_kernel_mode (str): How a checkpoint's patch kernel of another size is resampled at
+            load: ``'bicubic'`` (ViTDet's) or ``'pinv'``; see
+            :func:`~mae_mm.models.vit.resample_patch_kernel`.
         init_cfg (dict, optional): E.g. ``dict(type='Pretrained', checkpoint=PATH, prefix='encoder.')``
             for a pretraining checkpoint of this project.
 
@@ -64,11 +58,13 @@ class ViTDetBackbone(PlainViT):
                  drop_path_rate: float = 0.0,
                  qkv_bias: bool = True,
                  with_checkpoint: bool = False,
+                 patch_kernel_mode: str = 'bicubic',
                  init_cfg: Optional[dict] = None):
         patch = patch_size or resolve_arch(arch)['patch_size']
         pos_grid = pretrain_img_size // patch
         super().__init__(arch=arch, img_size=pos_grid * patch, patch_size=patch, drop_path_rate=drop_path_rate,
                          qkv_bias=qkv_bias, final_norm=False, with_checkpoint=with_checkpoint, init_cfg=init_cfg)
+        self.patch_kernel_mode = checked_patch_kernel_mode(patch_kernel_mode)
         self.cls_token = None  # detection uses patch tokens only
         img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
         train_grid = (img_size[0] // patch, img_size[1] // patch)
@@ -94,10 +90,7 @@ class ViTDetBackbone(PlainViT):
         return (x.transpose(1, 2).reshape(x.shape[0], self.embed_dim, *hw),)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        """Interpolates a checkpoint's patch projection to our patch size when they differ."""
-        key = prefix + 'patch_embed.proj.weight'
-        if key in state_dict and state_dict[key].shape[-1] != self.patch_size:
-            print_log(f'{key}: interpolating the {state_dict[key].shape[-1]} x {state_dict[key].shape[-1]} '
-                      f'kernel to {self.patch_size} x {self.patch_size}', 'current')
-            state_dict[key] = interpolate_patch_kernel(state_dict[key], self.patch_size)
+        """Resamples a checkpoint's patch kernel made for another patch size to ours."""
+        fit_patch_kernel_in_state_dict(state_dict, prefix + 'patch_embed.proj.weight', self.patch_embed.proj.weight,
+                                       self.patch_kernel_mode)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

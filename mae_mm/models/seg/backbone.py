@@ -5,8 +5,7 @@ import torch
 from torch.utils.checkpoint import checkpoint
 
 from mae_mm.registry import MODELS
-from ..vit import PlainViT
-from .patch_resample import resample_patch_kernel
+from ..vit import PlainViT, checked_patch_kernel_mode, fit_patch_kernel_in_state_dict
 from .rel_pos_bias import RelativePositionBias
 
 
@@ -17,7 +16,8 @@ class SegViTBackbone(PlainViT):
     A pretraining checkpoint loads as it is, through
     ``init_cfg=dict(type='Pretrained', checkpoint=PATH, prefix='encoder.')``: the parameter names
     are the MAE encoder's; ``pos_embed`` is resampled to ``img_size // patch_size`` and a patch
-    kernel of another size (ViT-H/14 used with 16 x 16 patches) is resampled at load. The
+    kernel of another size (ViT-H/14 used with 16 x 16 patches) is resampled at load
+    (``patch_kernel_mode``). The
     checkpoint's final ``norm`` is not used (the features are the blocks' raw outputs, as in
     BEiT's and MAE's segmentation code).
 
@@ -32,6 +32,9 @@ class SegViTBackbone(PlainViT):
         rel_pos_bias (bool): Adds a zero-initialised relative position bias to every block
             (``blocks.N.rel_pos_bias.relative_position_bias_table``), as the paper's appendix.
         with_checkpoint (bool): Activation checkpointing of every block while training.
+        patch_kernel_mode (str): How a checkpoint's patch kernel of another size is resampled at
+            load: ``'bicubic'`` (ViTDet's, as the COCO backbone) or ``'pinv'`` (FlexiViT's,
+            scale-preserving); see :func:`~mae_mm.models.vit.resample_patch_kernel`.
         init_cfg (dict, optional): mmengine init config, e.g. the ``Pretrained`` one above.
         **kwargs: Other :class:`PlainViT` arguments (``qkv_bias``, ``pos_embed_trainable``...).
     """
@@ -44,10 +47,12 @@ class SegViTBackbone(PlainViT):
                  drop_path_rate: float = 0.1,
                  rel_pos_bias: bool = True,
                  with_checkpoint: bool = False,
+                 patch_kernel_mode: str = 'bicubic',
                  init_cfg: Optional[dict] = None,
                  **kwargs):
         super().__init__(arch=arch, img_size=img_size, patch_size=patch_size, drop_path_rate=drop_path_rate,
                          final_norm=False, with_checkpoint=with_checkpoint, init_cfg=init_cfg, **kwargs)
+        self.patch_kernel_mode = checked_patch_kernel_mode(patch_kernel_mode)
         self.out_indices = tuple(int(i) for i in out_indices)
         if not self.out_indices or any(not 0 <= i < self.depth for i in self.out_indices) \
                 or list(self.out_indices) != sorted(set(self.out_indices)):
@@ -75,15 +80,9 @@ class SegViTBackbone(PlainViT):
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         """Also resamples a checkpoint's patch kernel made for another patch size."""
-        key = prefix + 'patch_embed.proj.weight'
-        ours = self.patch_embed.proj.weight
-        if key in state_dict and state_dict[key].shape[-2:] != ours.shape[-2:]:
-            if state_dict[key].shape[:2] != ours.shape[:2]:
-                raise ValueError(f'{key}: checkpoint shape {tuple(state_dict[key].shape)} does not fit '
-                                 f'the model shape {tuple(ours.shape)}')
-            state_dict[key] = resample_patch_kernel(state_dict[key], ours.shape[-2:])
+        fit_patch_kernel_in_state_dict(state_dict, prefix + 'patch_embed.proj.weight', self.patch_embed.proj.weight,
+                                       self.patch_kernel_mode)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
 
 def _attention_dtype(x: torch.Tensor) -> torch.dtype:
     """The dtype attention logits have here: autocast's where it is on, else ``x``'s."""
