@@ -2,6 +2,7 @@
 import subprocess
 import sys
 
+import pytest
 from mmengine.utils import digit_version
 
 from mae_mm import compat
@@ -14,23 +15,14 @@ def test_transformers_5_is_installed_for_the_suite():
         f'requirements/tests.txt installs transformers>=5; found {found}'
 
 
-def test_toolboxes_import_after_mae_mm_under_transformers_5():
-    code = ('import mae_mm, sys\n'
-            'import mmpretrain.models, mmdet.models, mmseg.models\n'
-            'from mmpretrain.utils import dependency\n'
-            'print(dependency.WITH_MULTIMODAL)\n')
-    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert proc.stdout.strip().splitlines()[-1] == 'False'
-
-
-def test_toolboxes_and_mae_mm_import_in_any_order_under_transformers_5():
-    """``import mmpretrain`` first loads its dependency module with the flag on; mae_mm (whose seg
-    package imports mmseg.models, hence mmpretrain.models) still imports. tools/install.sh checks this order."""
-    code = ('import mmcv.ops, mmdet, mmseg, mmpretrain, mae_mm\n'
-            'import mmdet.models\n'
-            'from mmpretrain.utils import dependency\n'
-            'print(dependency.WITH_MULTIMODAL)\n')
+@pytest.mark.parametrize('imports', [
+    'import mae_mm\nimport mmpretrain.models, mmdet.models, mmseg.models',
+    # mmpretrain loaded first (its dependency module with the flag on), then mae_mm, whose seg package
+    # imports mmseg.models and hence mmpretrain.models: tools/install.sh checks this order
+    'import mmcv.ops, mmdet, mmseg, mmpretrain, mae_mm\nimport mmdet.models',
+], ids=['mae_mm-first', 'toolboxes-first'])
+def test_toolboxes_and_mae_mm_import_under_transformers_5(imports):
+    code = imports + '\nfrom mmpretrain.utils import dependency\nprint(dependency.WITH_MULTIMODAL)\n'
     proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().splitlines()[-1] == 'False'
