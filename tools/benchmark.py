@@ -1,14 +1,17 @@
-"""Times the train step of a pretraining or fine-tuning config: img/s and peak memory.
+"""Times the train step of a pretraining, fine-tuning, COCO or ADE20K config: img/s and peak memory.
 
     python tools/benchmark.py CONFIG [--batch N] [--steps K] [--windows W] [--amp bf16|fp16|none]
-                                     [--compile] [--fused] [--vs-mmpretrain] [--data synthetic|jpeg]
+                                     [--compile] [--fused] [--vs-mmpretrain | --vs-mmseg]
+                                     [--data synthetic|jpeg]
 
 One step is the config's whole ``model.train_step`` (data preprocessor, forward, backward,
 optimizer step through its optimizer wrapper). The figure is the median over W timed windows
 of K steps, after warm-up, with the device synchronised at each window's ends; with
 ``--vs-mmpretrain`` both models stay resident and their windows alternate, so both see the
 same machine state (peak memory is still each model's own, see ``Contender``).
-``--data synthetic`` feeds one pre-made uint8 batch already on the device; ``--data jpeg``
+``--data synthetic`` feeds one pre-made uint8 batch already on the device, with the task's labels
+(a class per image; a class map of 32 x 32 blocks for UperNet; eight boxes with their masks per
+image for Mask R-CNN); ``--data jpeg`` (pretraining and fine-tuning configs)
 makes ImageNet-sized JPEGs (500 x 375, ~110 KB) and runs the config's own train pipeline
 through a DataLoader (``--workers``, pinned memory); with a GPU-decode config the workers
 only read bytes and the data preprocessor decodes on the device.
@@ -24,9 +27,14 @@ default train_step, whose compilation fails inside the optimizer step on torch 2
 optimizer and compile setting (for pretraining configs its MAE; for fine-tuning configs the
 same classifier with mmpretrain's VisionTransformer as backbone), under mmengine's own wrapper as an
 mmpretrain config has it (``AmpOptimWrapper``, which runs a GradScaler even under bf16), with
-``forward`` compiled.
+``forward`` compiled. ``--vs-mmseg`` does the same for an UperNet config with mmseg's own MAE
+backbone (BEiT-style, relative position bias, layer scale 1.0) and ``Feature2Pyramid`` at the
+same sizes, under mmseg's ``LayerDecayOptimizerConstructor``. SyncBN is reverted to BN in both, as
+mmengine's runner does in one process.
 """
 import argparse
+import contextlib
+import io
 import logging
 import os
 import os.path as osp
@@ -39,11 +47,14 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.logging import MMLogger
+from mmengine.model import revert_sync_batchnorm
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 import mae_mm  # noqa: F401
+from mae_mm.models.vit import resolve_arch
 from mae_mm.registry import MODELS
+from benchmark_batches import synthetic_batches, task_of  # tools/ is this script's directory
 
 
 def parse_args():
@@ -54,23 +65,25 @@ def parse_args():
     parser.add_argument('--windows', type=int, default=5, help='timed windows (the median is reported)')
     parser.add_argument('--warmup', type=int, default=3, help='untimed steps first')
     parser.add_argument('--amp', choices=['bf16', 'fp16', 'none'], default=None,
-                        help='autocast dtype (default bf16 on CUDA, none on CPU)')
+                        help='autocast dtype (default on CUDA: bf16, fp16 for Mask R-CNN, whose mmcv RoIAlign '
+                             'has no bf16 kernel; none on CPU)')
     parser.add_argument('--compile', action='store_true')
     parser.add_argument('--fused', action='store_true', help='fused AdamW in both models (pretraining has it)')
-    parser.add_argument('--vs-mmpretrain', action='store_true')
+    versus = parser.add_mutually_exclusive_group()
+    versus.add_argument('--vs-mmpretrain', action='store_true', help='pretraining and fine-tuning configs')
+    versus.add_argument('--vs-mmseg', action='store_true', help='ADE20K UperNet configs')
     parser.add_argument('--data', choices=['synthetic', 'jpeg'], default='synthetic')
     parser.add_argument('--workers', type=int, default=8, help='DataLoader workers with --data jpeg')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     args = parser.parse_args()
-    if args.amp is None:
-        args.amp = 'bf16' if args.device.startswith('cuda') else 'none'
-    if args.amp != 'none' and not args.device.startswith('cuda'):
+    if args.amp not in (None, 'none') and not args.device.startswith('cuda'):
         parser.error('--amp needs a CUDA device (mmengine\'s AmpOptimWrapper)')
     return args
 
 
 def optim_wrapper_cfg(cfg, amp, ours=True):
-    """The config's optimizer under our wrappers, or (``ours=False``) under mmengine's."""
+    """The config's optimizer under our wrappers, or (``ours=False``) under mmengine's with the
+    reference toolbox's layer-decay constructor."""
     wrapper = cfg.optim_wrapper.copy()
     if amp == 'none':
         wrapper.type = 'mae_mm.LeanOptimWrapper' if ours else 'OptimWrapper'
@@ -80,34 +93,17 @@ def optim_wrapper_cfg(cfg, amp, ours=True):
         wrapper.type = 'mae_mm.AutocastOptimWrapper' if ours else 'AmpOptimWrapper'
         wrapper.dtype = dict(bf16='bfloat16', fp16='float16')[amp]
     if not ours and 'ViTLayerDecay' in wrapper.get('constructor', ''):
-        # ours reads our ViT's parameter names; mmpretrain's fine-tuning configs use its own
+        # ours reads our ViT's parameter names; the reference toolboxes' configs use their own
         decay = wrapper.paramwise_cfg.get('layer_decay_rate', 0.65)
-        wrapper.constructor = 'mmpretrain.LearningRateDecayOptimWrapperConstructor'
-        wrapper.paramwise_cfg = dict(layer_decay_rate=decay, custom_keys={
-            key: dict(decay_mult=0.0) for key in ('.ln', '.bias', '.cls_token', '.pos_embed')})
+        if task_of(cfg) == 'segment':
+            depth = resolve_arch(cfg.model.backbone.arch)['depth']
+            wrapper.constructor = 'mmseg.LayerDecayOptimizerConstructor'
+            wrapper.paramwise_cfg = dict(num_layers=depth, layer_decay_rate=decay)
+        else:
+            wrapper.constructor = 'mmpretrain.LearningRateDecayOptimWrapperConstructor'
+            wrapper.paramwise_cfg = dict(layer_decay_rate=decay, custom_keys={
+                key: dict(decay_mult=0.0) for key in ('.ln', '.bias', '.cls_token', '.pos_embed')})
     return wrapper
-
-
-def image_size(cfg):
-    for key in ('encoder', 'backbone'):
-        sub = cfg.model.get(key)
-        if sub is not None:
-            size = sub.get('img_size', 224)
-            return (size, size) if isinstance(size, int) else tuple(size)
-    raise KeyError('no model.encoder or model.backbone with img_size in the config')
-
-
-def synthetic_batches(cfg, batch, device):
-    """One uint8 batch on the device, repeated: (B, 3, H, W) plus labels for classifiers."""
-    from mmpretrain.structures import DataSample
-    h, w = image_size(cfg)
-    num_classes = cfg.model.get('head', {}).get('num_classes', 1000)
-    gen = torch.Generator().manual_seed(0)
-    imgs = torch.randint(0, 256, (batch, 3, h, w), dtype=torch.uint8, generator=gen).to(device)
-    samples = [DataSample().set_gt_label(int(torch.randint(num_classes, (1,), generator=gen))) for _ in range(batch)]
-    data = dict(inputs=imgs, data_samples=samples)
-    while True:
-        yield data
 
 
 def jpeg_batches(cfg, batch, workers, folder):
@@ -156,7 +152,8 @@ class Contender:
             torch.cuda.reset_peak_memory_stats()
         self.label, self.args, self.batches = label, args, batches
         self.model = build_model().to(args.device).train()
-        self.wrapper = build_optim_wrapper(self.model, wrapper_cfg)
+        with contextlib.redirect_stdout(io.StringIO()):  # mmseg's constructor prints every parameter's group
+            self.wrapper = build_optim_wrapper(self.model, wrapper_cfg)
         compiled = compile_model(self.model, whole_step) if args.compile else 'nothing'
         fused = 'fused' if self.wrapper.optimizer.defaults.get('fused') else 'unfused'
         print(f'{label}: {type(self.wrapper).__name__}, {fused} {type(self.wrapper.optimizer).__name__}, '
@@ -187,14 +184,14 @@ class Contender:
         memory = self.memory or \
             f'{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20:.2f} GiB peak RSS (process)'
         rate = statistics.median(self.rates)
-        print(f'{self.label}: {rate:.1f} img/s (median of {args.windows} x {args.steps} steps, batch {args.batch}, '
+        shown = f'{rate:.1f}' if rate >= 1 else f'{rate:.3f}'
+        print(f'{self.label}: {shown} img/s (median of {args.windows} x {args.steps} steps, batch {args.batch}, '
               f'amp {args.amp}, compile {args.compile}, data {args.data}), {memory}')
         return rate
 
 
 def mmpretrain_mae(cfg):
     """mmpretrain's MAE at our config's sizes."""
-    from mae_mm.models.vit import resolve_arch
     enc, dec = cfg.model.encoder, cfg.model.decoder
     arch = resolve_arch(enc.arch)
     patch = enc.get('patch_size') or arch['patch_size']
@@ -216,7 +213,6 @@ def mmpretrain_mae(cfg):
 
 def mmpretrain_classifier(cfg):
     """The fine-tuning config's classifier with mmpretrain's ViT in place of ours (same sizes)."""
-    from mae_mm.models.vit import resolve_arch
     model = cfg.model.copy()
     ours = model.backbone
     arch = resolve_arch(ours.arch)
@@ -229,13 +225,31 @@ def mmpretrain_classifier(cfg):
     return MODELS.build(model)
 
 
+def mmseg_upernet(cfg):
+    """The UperNet config's segmentor with mmseg's MAE backbone and Feature2Pyramid (same sizes)."""
+    model = cfg.model.copy()
+    ours = model.backbone
+    arch = resolve_arch(ours.arch)
+    model.backbone = dict(
+        type='mmseg.MAE', img_size=ours.get('img_size', 512), patch_size=ours.get('patch_size') or arch['patch_size'],
+        embed_dims=arch['embed_dim'], num_layers=arch['depth'], num_heads=arch['num_heads'],
+        mlp_ratio=int(arch['mlp_ratio']), out_indices=list(ours.out_indices), drop_path_rate=ours.get('drop_path_rate', 0.0),
+        norm_cfg=dict(type='LN', eps=1e-6), init_values=1.0)
+    model.neck = dict(type='mmseg.Feature2Pyramid', embed_dim=model.neck.embed_dim, rescales=model.neck.rescales,
+                      norm_cfg=model.neck.get('norm_cfg', dict(type='SyncBN', requires_grad=True)))
+    return MODELS.build(model)
+
+
 def reference(cfg):
-    """mmpretrain's counterpart of the config's model, or None."""
-    if cfg.model.type == 'MaskedAutoencoder':
-        return lambda: mmpretrain_mae(cfg)
-    if 'ImageClassifier' in cfg.model.type and 'ViTClsBackbone' in cfg.model.backbone.type:
-        return lambda: mmpretrain_classifier(cfg)
-    return None
+    """(toolbox, builder) of the config's counterpart in mmpretrain or mmseg, or (None, None)."""
+    task = task_of(cfg)
+    if task == 'pretrain':
+        return 'mmpretrain', lambda: mmpretrain_mae(cfg)
+    if task == 'classify' and 'ViTClsBackbone' in cfg.model.backbone.type:
+        return 'mmpretrain', lambda: mmpretrain_classifier(cfg)
+    if task == 'segment' and 'SegViTBackbone' in cfg.model.get('backbone', {}).get('type', ''):
+        return 'mmseg', lambda: mmseg_upernet(cfg)
+    return None, None
 
 
 def main():
@@ -244,6 +258,8 @@ def main():
     cfg = Config.fromfile(args.config)
     init_default_scope(cfg.get('default_scope', 'mae_mm'))
     args.batch = args.batch or cfg.train_dataloader.batch_size
+    if args.amp is None:
+        args.amp = ('fp16' if task_of(cfg) == 'detect' else 'bf16') if args.device.startswith('cuda') else 'none'
     if args.fused:
         cfg.optim_wrapper.optimizer.fused = True
     print(f'torch {torch.__version__}, device {args.device}'
@@ -254,19 +270,28 @@ def main():
             return synthetic_batches(cfg, args.batch, args.device)
         return jpeg_batches(cfg, args.batch, args.workers, osp.join(tempfile.gettempdir(), 'mae_mm_bench_jpegs'))
 
-    build_reference = reference(cfg)
-    if args.vs_mmpretrain and build_reference is None:
-        raise SystemExit('--vs-mmpretrain compares MAE pretraining and ViT fine-tuning configs')
-    runs = [Contender('mae_mm', lambda: MODELS.build(cfg.model), optim_wrapper_cfg(cfg, args.amp), batches(), args)]
-    if args.vs_mmpretrain:
-        runs.append(Contender('mmpretrain', build_reference, optim_wrapper_cfg(cfg, args.amp, ours=False),
+    toolbox, build_reference = reference(cfg)
+    wanted = 'mmpretrain' if args.vs_mmpretrain else 'mmseg' if args.vs_mmseg else None
+    if wanted and toolbox != wanted:
+        raise SystemExit(f'--vs-{wanted}: {args.config} has no {wanted} counterpart here (--vs-mmpretrain takes '
+                         'pretraining and fine-tuning configs, --vs-mmseg ADE20K UperNet configs)')
+    if args.data == 'jpeg' and task_of(cfg) in ('segment', 'detect'):
+        raise SystemExit(f'--data jpeg: {args.config} needs annotations; use --data synthetic')
+
+    def build(builder):
+        return lambda: revert_sync_batchnorm(builder())  # one process: BN, as mmengine's runner does
+
+    runs = [Contender('mae_mm', build(lambda: MODELS.build(cfg.model)), optim_wrapper_cfg(cfg, args.amp), batches(),
+                      args)]
+    if wanted:
+        runs.append(Contender(wanted, build(build_reference), optim_wrapper_cfg(cfg, args.amp, ours=False),
                               batches(), args, whole_step=False))
     for _ in range(args.windows):  # alternating windows: both see the same machine load
         for run in runs:
             run.window()
     rates = [run.report() for run in runs]
-    if args.vs_mmpretrain:
-        print(f'ratio mae_mm / mmpretrain: {rates[0] / rates[1]:.3f}')
+    if wanted:
+        print(f'ratio mae_mm / {wanted}: {rates[0] / rates[1]:.3f}')
 
 
 if __name__ == '__main__':
