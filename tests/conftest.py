@@ -11,7 +11,7 @@ DEMO_PRETRAIN = 'configs/demo/mae_vit-tiny-p8_1xb32-coslr-40e_demo-pretrain.py'
 
 
 def pytest_configure(config):
-    config.addinivalue_line('markers', 'slow: trains or evaluates through the tools (tens of seconds or '
+    config.addinivalue_line('markers', 'slow: trains, evaluates or times through the tools (tens of seconds or '
                             'more); pytest -m "not slow" runs the rest in a few minutes')
 
 

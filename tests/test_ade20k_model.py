@@ -1,4 +1,5 @@
 """ADE20K transfer: the segmentation backbone, its bias tables and patch resampling, the neck, the configs."""
+import inspect
 import os.path as osp
 
 import pytest
@@ -10,7 +11,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope, init_default_scope
 
 import mae_mm  # noqa: F401
-from mae_mm.models.seg import RelativePositionBias, SegViTBackbone
+from mae_mm.models.seg import NormedFeature2Pyramid, RelativePositionBias, SegViTBackbone
 from mae_mm.models.vit import resample_patch_kernel, resample_pos_embed
 from mae_mm.registry import MODELS, build_model
 
@@ -107,7 +108,6 @@ def test_the_ade20k_and_coco_vit_h_configs_resample_the_patch_kernel_the_same_wa
 
 def patch_kernel_mode_of(backbone_cfg):
     """The patch kernel mode a backbone config gets: its own key, else the class default."""
-    import inspect
     cls = MODELS.get(backbone_cfg.type)
     return backbone_cfg.get('patch_kernel_mode', inspect.signature(cls).parameters['patch_kernel_mode'].default)
 
@@ -258,8 +258,7 @@ def test_neck_has_a_norm_on_the_4x_and_the_2x_path():
 
 
 def test_neck_without_the_2x_norm_is_mmseg_feature2pyramid():
-    from mmseg.models.necks import Feature2Pyramid
-    from mae_mm.models.seg import NormedFeature2Pyramid
+    from mmseg.models.necks import Feature2Pyramid  # after mae_mm's transformers-5 shim (imported above)
     norm_cfg = dict(type='BN', requires_grad=True)
     torch.manual_seed(0)
     ours = NormedFeature2Pyramid(32, norm_cfg=norm_cfg, norm_2x=False).eval()
@@ -276,7 +275,6 @@ def test_neck_without_the_2x_norm_is_mmseg_feature2pyramid():
 
 
 def test_neck_rejects_an_unknown_rescale():
-    from mae_mm.models.seg import NormedFeature2Pyramid
     with pytest.raises(KeyError, match='invalid 3'):
         NormedFeature2Pyramid(32, rescales=(4, 3, 1, 0.5), norm_cfg=dict(type='BN'))
 

@@ -233,8 +233,8 @@ def mmseg_upernet(cfg):
     model.backbone = dict(
         type='mmseg.MAE', img_size=ours.get('img_size', 512), patch_size=ours.get('patch_size') or arch['patch_size'],
         embed_dims=arch['embed_dim'], num_layers=arch['depth'], num_heads=arch['num_heads'],
-        mlp_ratio=int(arch['mlp_ratio']), out_indices=list(ours.out_indices), drop_path_rate=ours.get('drop_path_rate', 0.0),
-        norm_cfg=dict(type='LN', eps=1e-6), init_values=1.0)
+        mlp_ratio=int(arch['mlp_ratio']), out_indices=list(ours.out_indices),
+        drop_path_rate=ours.get('drop_path_rate', 0.0), norm_cfg=dict(type='LN', eps=1e-6), init_values=1.0)
     model.neck = dict(type='mmseg.Feature2Pyramid', embed_dim=model.neck.embed_dim, rescales=model.neck.rescales,
                       norm_cfg=model.neck.get('norm_cfg', dict(type='SyncBN', requires_grad=True)))
     return MODELS.build(model)

@@ -17,9 +17,8 @@ class SegViTBackbone(PlainViT):
     ``init_cfg=dict(type='Pretrained', checkpoint=PATH, prefix='encoder.')``: the parameter names
     are the MAE encoder's; ``pos_embed`` is resampled to ``img_size // patch_size`` and a patch
     kernel of another size (ViT-H/14 used with 16 x 16 patches) is resampled at load
-    (``patch_kernel_mode``). The
-    checkpoint's final ``norm`` is not used (the features are the blocks' raw outputs, as in
-    BEiT's and MAE's segmentation code).
+    (``patch_kernel_mode``). The checkpoint's final ``norm`` is not used (the features are the
+    blocks' raw outputs, as in BEiT's and MAE's segmentation code).
 
     Args:
         arch (str | dict): A preset of :data:`~mae_mm.models.vit.VIT_ARCHS` (``'base'``...).
@@ -83,6 +82,7 @@ class SegViTBackbone(PlainViT):
         fit_patch_kernel_in_state_dict(state_dict, prefix + 'patch_embed.proj.weight', self.patch_embed.proj.weight,
                                        self.patch_kernel_mode)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
 
 def _attention_dtype(x: torch.Tensor) -> torch.dtype:
     """The dtype attention logits have here: autocast's where it is on, else ``x``'s."""

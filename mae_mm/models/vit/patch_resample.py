@@ -20,8 +20,8 @@ def resample_patch_kernel(weight: torch.Tensor, new_size: Tuple[int, int], mode:
 
     Modes:
         ``'bicubic'``: the kernel itself interpolated bicubically, as ViTDet turns ViT-H/14's
-            projection into a 16 x 16 one (the COCO and ADE20K transfers' default). A token's
-            scale grows by about (P / p)^2, which fine-tuning absorbs.
+            projection into a 16 x 16 one (the COCO and ADE20K transfers' default). It does not
+            keep a token's scale: the kernel sums over (P / p)^2 times as many pixels.
         ``'pinv'``: FlexiViT's pseudo-inverse resize. With ``B`` the bilinear resize of a p x p
             patch to P x P (a (P*P, p*p) matrix) the new kernel is ``pinv(B^T) w``, so
             ``<w', B x> = <w, x>`` for every patch ``x`` when P >= p: a patch resized to P pixels
