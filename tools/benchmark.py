@@ -247,7 +247,7 @@ def reference(cfg):
         return 'mmpretrain', lambda: mmpretrain_mae(cfg)
     if task == 'classify' and 'ViTClsBackbone' in cfg.model.backbone.type:
         return 'mmpretrain', lambda: mmpretrain_classifier(cfg)
-    if task == 'segment' and 'SegViTBackbone' in cfg.model.get('backbone', {}).get('type', ''):
+    if task == 'segment' and 'SegViTBackbone' in cfg.model.backbone.type:
         return 'mmseg', lambda: mmseg_upernet(cfg)
     return None, None
 

@@ -34,11 +34,9 @@ def synthetic_batches(cfg, batch, device):
     h, w = image_size(cfg)
     gen = torch.Generator().manual_seed(0)
     imgs = torch.randint(0, 256, (batch, 3, h, w), dtype=torch.uint8, generator=gen).to(device)
-    task = task_of(cfg)
-    if task == 'segment':
-        data = dict(inputs=list(imgs), data_samples=[seg_sample(cfg, h, w, gen, device) for _ in range(batch)])
-    elif task == 'detect':
-        data = dict(inputs=list(imgs), data_samples=[det_sample(cfg, h, w, gen, device) for _ in range(batch)])
+    make_sample = dict(segment=seg_sample, detect=det_sample).get(task_of(cfg))
+    if make_sample is not None:
+        data = dict(inputs=list(imgs), data_samples=[make_sample(cfg, h, w, gen, device) for _ in range(batch)])
     else:
         from mmpretrain.structures import DataSample
         num_classes = cfg.model.get('head', {}).get('num_classes', 1000)

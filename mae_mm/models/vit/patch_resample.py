@@ -43,13 +43,11 @@ def resample_patch_kernel(weight: torch.Tensor, new_size: Tuple[int, int], mode:
 
 def fit_patch_kernel_in_state_dict(state_dict: dict, key: str, model_weight: torch.Tensor, mode: str) -> None:
     """Replaces ``state_dict[key]`` (a checkpoint's patch kernel) by its resampling to the model's
-    kernel size when only the kernel size differs; a width or channel mismatch raises, naming the key."""
-    if key not in state_dict or state_dict[key].shape[-2:] == model_weight.shape[-2:]:
+    kernel size when only the kernel size differs. A width or channel mismatch is left as it is, for
+    :meth:`PlainViT._load_from_state_dict <mae_mm.models.vit.PlainViT>`'s shape check to refuse, naming the key."""
+    kernel = state_dict.get(key)
+    if kernel is None or kernel.shape[-2:] == model_weight.shape[-2:] or kernel.shape[:2] != model_weight.shape[:2]:
         return
-    kernel = state_dict[key]
-    if kernel.shape[:2] != model_weight.shape[:2]:
-        raise ValueError(f'{key}: checkpoint shape {tuple(kernel.shape)} does not fit the model shape '
-                         f'{tuple(model_weight.shape)}')
     print_log(f'{key}: resampling the {tuple(kernel.shape[-2:])} patch kernel to {tuple(model_weight.shape[-2:])} '
               f'({mode})', 'current')
     state_dict[key] = resample_patch_kernel(kernel, model_weight.shape[-2:], mode)
