@@ -9,6 +9,9 @@ from reliability_utils import run
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_PRETRAIN = 'configs/demo/mae_vit-tiny-p8_1xb32-coslr-40e_demo-pretrain.py'
 
+# the session fixture slurm_cluster: a real single-node Slurm (tests/slurm_cluster.py)
+pytest_plugins = ['slurm_cluster']
+
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'slow: trains, evaluates or times through the tools (tens of seconds or '
