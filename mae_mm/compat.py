@@ -7,6 +7,9 @@ names that no longer exist and ``import mmpretrain.models`` fails, and ``mmdet.m
 multimodal models, so when transformers >= 5 is installed we load mmpretrain's dependency module
 first with that flag off; mmpretrain then registers its placeholders for those models, which
 raise a clear error if one is ever built.
+
+Nothing here runs on import: :func:`mae_mm.runtime.setup_runtime` calls
+:func:`disable_mmpretrain_multimodal` for a run, before the Runner builds the model.
 """
 import importlib.util
 import os.path as osp

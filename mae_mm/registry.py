@@ -3,6 +3,11 @@
 A config of any host toolbox builds our classes as ``type='mae_mm.<Name>'``; with
 ``default_scope='mae_mm'`` the bare names resolve, and anything not found here falls
 back to mmengine's root registries.
+
+mmengine imports every ``locations`` entry at a registry's first lookup, so the locations name
+only modules that import no toolbox (``mae_mm.models`` leaves out ``models.det`` and
+``models.seg``). The classes of those, and of the GPU decode path, are registered when a config
+lists their module in ``custom_imports``.
 """
 from mmengine import registry as root
 from mmengine.registry import Registry

@@ -6,6 +6,12 @@ import os.path as osp
 import pytest
 from reliability_utils import run
 
+from mae_mm.runtime import setup_runtime
+
+# what every tool and config does (mae_mm/runtime.py): before any test imports mmpretrain.models or
+# loads a checkpoint; tests/test_import_side_effects.py checks a bare `import mae_mm` in fresh processes
+setup_runtime()
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_PRETRAIN = 'configs/demo/mae_vit-tiny-p8_1xb32-coslr-40e_demo-pretrain.py'
 

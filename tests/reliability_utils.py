@@ -12,11 +12,14 @@ DEMO_PRETRAIN = osp.join(ROOT, 'configs', 'demo', 'mae_vit-tiny-p8_1xb32-coslr-4
 
 
 def derived_config(tmp_path, name: str, body: str, base: str = DEMO_PRETRAIN, extra_hooks=()) -> str:
-    """Writes ``tmp_path/name.py`` inheriting ``base`` plus ``body``; ``extra_hooks`` are appended
-    to the base's custom hooks (mmengine replaces lists whole, so the base's are restated)."""
-    hooks = list(Config.fromfile(base).get('custom_hooks', [])) + list(extra_hooks)
+    """Writes ``tmp_path/name.py`` inheriting ``base`` plus ``body``: the base's ``custom_imports``
+    plus the fault-injection helpers, and the base's custom hooks plus ``extra_hooks`` (mmengine
+    replaces lists whole, so the base's are restated)."""
+    cfg = Config.fromfile(base)
+    imports = list(cfg.get('custom_imports', {}).get('imports', [])) + ['mae_mm_faults']
+    hooks = list(cfg.get('custom_hooks', [])) + list(extra_hooks)
     text = (f'_base_ = {base!r}\n'
-            f"custom_imports = dict(imports=['mae_mm_faults'], allow_failed_imports=False)\n"
+            f'custom_imports = dict(imports={imports!r}, allow_failed_imports=False)\n'
             f'custom_hooks = {[dict(h) for h in hooks]!r}\n' + body)
     path = osp.join(str(tmp_path), f'{name}.py')
     with open(path, 'w') as f:

@@ -198,13 +198,19 @@ class SlurmCluster:
         deadline = time.time() + timeout
         fields: Dict[str, str] = {}
         while time.time() < deadline:
-            fields = self.job(job_id)
+            fields = self.release_requeued(job_id) if release_requeued else self.job(job_id)
             if fields.get('JobState') in states:
                 return fields
-            if release_requeued and fields.get('JobState') == 'PENDING' and fields.get('Reason') == 'BeginTime':
-                _run('scontrol', 'update', f'JobId={job_id}', 'StartTime=now', env=self.env, check=False)
             time.sleep(0.5)
         raise TimeoutError(f'job {job_id} not in {states} after {timeout:.0f} s: {fields}')
+
+    def release_requeued(self, job_id: str) -> Dict[str, str]:
+        """Starts a requeued job that waits in ``BeginTime`` (about a minute otherwise) now;
+        returns the job's fields as :meth:`job` does."""
+        fields = self.job(job_id)
+        if fields.get('JobState') == 'PENDING' and fields.get('Reason') == 'BeginTime':
+            _run('scontrol', 'update', f'JobId={job_id}', 'StartTime=now', env=self.env, check=False)
+        return fields
 
     def sbatch(self, *args: str, cwd: Optional[str] = None) -> str:
         """Submits with ``sbatch --parsable ARGS``; returns the job id."""

@@ -31,10 +31,11 @@ def _clear_scope():
 
 
 def pretraining_checkpoint(path, arch='tiny', img_size=32, patch_size=8):
+    """``img_size``: the pretraining resolution (the encoder's ``pretrain_img_size``)."""
     """Saves a MaskedAutoencoder's state dict as mmengine does (encoder.*, decoder.*); returns it."""
     torch.manual_seed(0)
     mae = build_model(dict(type='MaskedAutoencoder',
-                           encoder=dict(type='MAEEncoder', arch=arch, img_size=img_size, patch_size=patch_size),
+                           encoder=dict(type='MAEEncoder', arch=arch, pretrain_img_size=img_size, patch_size=patch_size),
                            decoder=dict(type='MAEDecoder', embed_dim=32, depth=1, num_heads=2)))
     state = mae.state_dict()
     torch.save(dict(meta=dict(), state_dict=state), path)
@@ -141,7 +142,7 @@ def test_relative_position_bias_indexes_the_table_by_2d_offset():
     bias = RelativePositionBias((3, 4), num_heads=2)
     table = torch.arange(bias.relative_position_bias_table.numel(), dtype=torch.float32).view(-1, 2)
     bias.relative_position_bias_table.data.copy_(table)
-    out = bias((3, 4))[0]  # (heads, 13, 13)
+    out = bias.table_bias((3, 4))[0]  # (heads, 13, 13)
     assert out.shape == (2, 13, 13)
     offsets = table[:-3].view(5, 7, 2)  # dy in -2..2, dx in -3..3
     # query patch (2, 1) -> key patch (0, 3): offset (2, -2)
@@ -151,10 +152,37 @@ def test_relative_position_bias_indexes_the_table_by_2d_offset():
     torch.testing.assert_close(out[:, q, 0], table[-2])  # patch -> cls
     torch.testing.assert_close(out[:, 0, 0], table[-1])  # cls -> cls
     # a smaller grid keeps each offset's learned value
-    small = bias((2, 2))[0]
+    small = bias.table_bias((2, 2))[0]
     torch.testing.assert_close(small[:, 1 + 1 * 2 + 0, 1 + 0 * 2 + 1], offsets[1 + 2, -1 + 3])
     # a larger one is resampled to its (2h-1, 2w-1) offsets
-    assert bias((5, 6)).shape == (1, 2, 31, 31)
+    assert bias.table_bias((5, 6)).shape == (1, 2, 31, 31)
+    q = torch.randn(2, 2, 13, 8, dtype=torch.bfloat16)  # the attention's dtype under autocast
+    assert bias(q, (3, 4)).dtype == torch.bfloat16 and bias(q, (3, 4)).shape == (1, 2, 13, 13)
+
+
+def test_a_bias_table_for_another_grid_is_resampled_at_load_as_the_checkpoint_check_expects():
+    """BEiT's rule: a table for a 4 x 4 grid is resampled bicubically into a 6 x 6 model when loaded.
+    The bias declares it (``adapted_at_load``), so neither the backbone's own shape check nor the
+    Runner's checkpoint check refuses the other shape (before, the backbone's check did)."""
+    from mae_mm.engine.checkpoint_match_hook import checkpoint_mismatches
+    from mae_mm.models.seg import fit_offset_table
+    from mae_mm.models.vit import adapted_state_keys
+    torch.manual_seed(0)
+    small = SegViTBackbone(arch='tiny', patch_size=8, img_size=32, out_indices=(5,))  # (7 * 7 + 3, 3) tables
+    for blk in small.blocks:
+        blk.rel_pos_bias.relative_position_bias_table.data.normal_()
+    big = SegViTBackbone(arch='tiny', patch_size=8, img_size=48, out_indices=(5,))  # (11 * 11 + 3, 3)
+    tables = {f'blocks.{i}.rel_pos_bias.relative_position_bias_table' for i in range(6)}
+    assert adapted_state_keys(big) == {'pos_embed', 'patch_embed.proj.weight'} | tables
+    assert checkpoint_mismatches(small.state_dict(), big.state_dict(), False, adapted_state_keys(big)) == []
+    big.load_state_dict(small.state_dict())
+    src = small.blocks[2].rel_pos_bias.relative_position_bias_table.detach()
+    got = big.blocks[2].rel_pos_bias.relative_position_bias_table.detach()
+    torch.testing.assert_close(got[:-3].view(11, 11, 3), fit_offset_table(src[:-3].view(7, 7, 3), (11, 11)))
+    torch.testing.assert_close(got[-3:], src[-3:])  # the cls rows as they are
+    wrong_heads = {k: v[:, :2] if k in tables else v for k, v in small.state_dict().items()}
+    with pytest.raises(ValueError, match=r'relative_position_bias_table: checkpoint shape \(52, 2\)'):
+        big.load_state_dict(wrong_heads)
 
 
 def test_relative_position_bias_starts_at_zero_and_changes_nothing_until_trained(tmp_path):
@@ -324,7 +352,7 @@ def test_ade20k_configs_carry_the_recipe(path, arch, indices, width, channels):
 
     ow = cfg.optim_wrapper
     assert (ow.type, ow.dtype, ow.constructor) == \
-        ('mae_mm.AmpIfAvailableOptimWrapper', 'bfloat16', 'mae_mm.ViTLayerDecayOptimWrapperConstructor')
+        ('mae_mm.build_amp_optim_wrapper', 'bfloat16', 'mae_mm.ViTLayerDecayOptimWrapperConstructor')
     assert (ow.optimizer.type, ow.optimizer.lr, tuple(ow.optimizer.betas), ow.optimizer.weight_decay) == \
         ('AdamW', 1e-4, (0.9, 0.999), 0.05)
     assert ow.paramwise_cfg.layer_decay_rate == 0.65
@@ -332,7 +360,7 @@ def test_ade20k_configs_carry_the_recipe(path, arch, indices, width, channels):
     assert (warmup.type, warmup.begin, warmup.end, warmup.by_epoch) == ('LinearLR', 0, 1500, False)
     assert (poly.type, poly.power, poly.eta_min, poly.begin, poly.end, poly.by_epoch) == \
         ('PolyLR', 1.0, 0.0, 1500, 160000, False)
-    assert (cfg.train_cfg.type, cfg.train_cfg.max_iters) == ('IterBasedTrainLoop', 160000)
+    assert (cfg.train_cfg.type, cfg.train_cfg.max_iters) == ('mae_mm.ResumableIterBasedTrainLoop', 160000)
     assert cfg.train_dataloader.batch_size * 8 == 16
 
     train = {t.type: t for t in cfg.train_dataloader.dataset.pipeline}
@@ -369,3 +397,11 @@ def test_layer_decay_puts_each_bias_table_in_its_block_without_weight_decay():
     assert group_of['neck.upsample_4x.0.weight']['lr'] == pytest.approx(1e-4)
     for name in ('neck.upsample_4x.1.weight', 'neck.upsample_2x.1.weight', 'neck.upsample_2x.1.bias'):
         assert (group_of[name]['lr'], group_of[name]['weight_decay']) == (pytest.approx(1e-4), 0.0)
+
+
+def test_the_position_grid_is_set_by_img_size_here_and_pretrain_img_size_is_refused():
+    assert SegViTBackbone(arch='tiny', patch_size=8, img_size=(32, 48), out_indices=(5,)).grid_size == (4, 6)
+    with pytest.raises(TypeError, match="SegViTBackbone: 'pretrain_img_size' is no longer an argument: .*img_size"):
+        SegViTBackbone(arch='tiny', patch_size=8, img_size=32, pretrain_img_size=224, out_indices=(5,))
+    with pytest.raises(ValueError, match=r'^img_size \(30, 30\) is not divisible by patch_size 8'):
+        SegViTBackbone(arch='tiny', patch_size=8, img_size=30, out_indices=(5,))

@@ -22,7 +22,7 @@ from PIL import Image
 
 import mae_mm  # noqa: F401
 from conftest import DEMO_PRETRAIN, ROOT, read_scalars, run_tool
-from mae_mm.datasets.transforms import SKIPPED_IMAGES_ENV, BadImageError, LoadCheckedImage
+from mae_mm.datasets.transforms import BadImageError, LoadCheckedImage
 
 H, W = 40, 56
 
@@ -147,9 +147,8 @@ def test_bad_files_raise_naming_the_file_and_the_reason(cases, backend):
         assert str(e.value).startswith(paths[name] + ': ') and reason in str(e.value), str(e.value)
 
 
-def test_skip_logs_records_and_returns_none(cases, tmp_path, monkeypatch):
+def test_skip_logs_records_and_returns_none(cases, tmp_path):
     paths, _, reasons = cases
-    monkeypatch.delenv(SKIPPED_IMAGES_ENV, raising=False)
     logger = MMLogger.get_instance('test_bad_images_skip', log_file=str(tmp_path / 'run.log'))
     load = LoadCheckedImage(on_error='skip')
     for name in reasons:
@@ -164,11 +163,11 @@ def test_skip_logs_records_and_returns_none(cases, tmp_path, monkeypatch):
     assert all(f'Skipped a bad image: {paths[n]}' in log for n in reasons)
 
 
-def test_skips_in_forked_workers_reach_the_record_file(cases, tmp_path, monkeypatch):
+def test_skips_in_forked_workers_reach_the_record_file(cases, tmp_path):
     paths, _, reasons = cases
     record = tmp_path / 'skipped.txt'
-    monkeypatch.setenv(SKIPPED_IMAGES_ENV, str(record))  # what SkippedImagesHook sets for a run
     load = LoadCheckedImage(on_error='skip')
+    load.skip_record = str(record)  # what SkippedImagesHook sets before the workers start
     names = list(reasons) + ['rgb.jpg', 'gray.png']
     results = list(torch.utils.data.DataLoader(
         [paths[n] for n in names], batch_size=None, num_workers=2, multiprocessing_context='fork',
@@ -176,6 +175,35 @@ def test_skips_in_forked_workers_reach_the_record_file(cases, tmp_path, monkeypa
     assert results == [n in reasons for n in names]
     assert sorted(line.split('\t')[0] for line in record.read_text().splitlines()) == \
         sorted(paths[n] for n in reasons)
+
+
+def test_skipped_images_hook_hands_its_record_to_every_loader_of_the_train_dataset(tmp_path):
+    """Through dataset wrappers and composed transforms; the val pipeline's loader is left alone."""
+    from types import SimpleNamespace
+
+    from mmengine.dataset import BaseDataset, RepeatDataset
+    from mmengine.logging import MessageHub
+
+    from mae_mm.engine import SkippedImagesHook
+
+    def dataset(pipeline):
+        return BaseDataset(data_root=str(tmp_path), pipeline=pipeline, lazy_init=True, serialize_data=False)
+
+    # mmengine's wrappers take datasets as instances and wrappers as configs
+    train = RepeatDataset(times=2, lazy_init=True, dataset=dict(type='ConcatDataset', lazy_init=True, datasets=[
+        dataset([dict(type='mae_mm.LoadCheckedImage', on_error='skip')]),
+        dataset([dict(type='mmcv.RandomChoice', transforms=[[dict(type='mae_mm.LoadCheckedImage')]])])]))
+    val = dataset([dict(type='mae_mm.LoadCheckedImage')])
+    runner = SimpleNamespace(log_dir=str(tmp_path / 'log'), train_dataloader=SimpleNamespace(dataset=train),
+                             message_hub=MessageHub.get_instance('test_skipped_images_hook'))
+    hook = SkippedImagesHook()
+    hook.before_run(runner)
+    hook.before_train(runner)
+    loaders = [train.dataset.datasets[0].pipeline.transforms[0],
+               train.dataset.datasets[1].pipeline.transforms[0].transforms[0].transforms[0]]
+    assert all(isinstance(t, LoadCheckedImage) for t in loaders)
+    assert [t.skip_record for t in loaders] == [str(tmp_path / 'log' / 'skipped_images.txt')] * 2
+    assert val.pipeline.transforms[0].skip_record is None
 
 
 def test_loader_refuses_options_that_break_its_guarantees():

@@ -28,6 +28,24 @@ def load_benchmark_batches():
     return module
 
 
+@pytest.mark.parametrize('config,size', [
+    (DEMO_PRETRAIN, (64, 64)),  # model.encoder.pretrain_img_size
+    ('configs/demo/vit-tiny-p8_1xb32-coslr-30e_demo-finetune.py', (64, 64)),  # model.backbone.img_size
+    (DEMO_COCO, (128, 128)),  # the ViTDet backbone's img_size, not its pretrain_img_size (64: the position grid)
+    ('configs/coco/mask-rcnn_vit-base-p16_16xb4-amp-lsj-100e_coco.py', (1024, 1024)),
+    ('configs/ade20k/upernet_vit-base-p16_8xb2-amp-160k_ade20k-512x512-ms-flip.py', (512, 512)),  # wrapped
+], ids=['pretrain', 'finetune', 'demo-coco', 'coco', 'ade20k-tta'])
+def test_the_benchmark_reads_each_models_input_size_from_its_own_key(config, size):
+    assert load_benchmark_batches().image_size(Config.fromfile(osp.join(ROOT, config))) == size
+
+
+def test_a_config_without_the_size_key_is_refused_naming_it():
+    cfg = Config.fromfile(osp.join(ROOT, DEMO_PRETRAIN))
+    del cfg.model.encoder['pretrain_img_size']  # no silent 224
+    with pytest.raises(KeyError, match='model.encoder.pretrain_img_size is not set'):
+        load_benchmark_batches().image_size(cfg)
+
+
 @pytest.mark.parametrize('config,expected', [
     (DEMO_ADE20K, {'decode.loss_ce', 'aux.loss_ce'}),
     (DEMO_COCO, {'loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox', 'loss_mask'}),
@@ -111,7 +129,7 @@ def test_pretrain_step_with_gpu_decode_on_cpu(tmp_path):
     """The GPU-decode config end to end through a DataLoader (decoding on the CPU here)."""
     cfg = tmp_path / 'gpudecode_demo.py'
     cfg.write_text(f"_base_ = '{ROOT}/configs/pretrain/mae_vit-base-p16_8xb512-amp-gpudecode-coslr-800e_in1k.py'\n"
-                   "model = dict(encoder=dict(arch='tiny', img_size=64, patch_size=8),\n"
+                   "model = dict(encoder=dict(arch='tiny', pretrain_img_size=64, patch_size=8),\n"
                    "             decoder=dict(embed_dim=128, depth=2, num_heads=4))\n"
                    "train_pipeline = [dict(type='LoadJpegBytes'), dict(type='RandomResizedCropParams', scale=64),\n"
                    "                  dict(type='RandomFlipParams'), dict(type='PackJpegBytes')]\n"
@@ -141,3 +159,20 @@ def test_lever_benchmark_prints_every_lever():
     for lever in ('masking', 'attention', r'AdamW step \(loop', r'AdamW step \(foreach', 'checkpointing: fwd',
                   'checkpointing: saved activations'):
         assert re.search(rf'\| {lever}.* \| [0-9.]+ (ms|MiB) \| [0-9.]+ (ms|MiB) \| [0-9.]+x \|', out), (lever, out)
+
+
+def test_the_build_benchmark_builds_both_models_on_each_device_in_its_smoke_mode(capsys):
+    """tools/benchmark_build.py --smoke: the COCO ViT-H config's backbone at the tiny size and a
+    plain ViT of that size, on meta and on the CPU, with the same parameter count."""
+    spec = importlib.util.spec_from_file_location('benchmark_build', osp.join(ROOT, 'tools', 'benchmark_build.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    results = module.main(['--smoke'])
+    assert set(results) == {(d, m) for d in ('meta', 'cpu') for m in ('detection backbone', 'plain ViT')}
+    # the same ViT but for ViTDet's tables (64-wide heads: 5 blocks in 14-token windows, 1 global over
+    # the 64 x 64 grid of a 1024 input) and the plain ViT's cls token and final norm (192 wide)
+    extra = 2 * (2 * 14 - 1) * 64 * 5 + 2 * (2 * 64 - 1) * 64 * 1 - 192 - 2 * 192
+    assert {results[d, 'detection backbone']['params'] - results[d, 'plain ViT']['params'] for d in ('meta', 'cpu')} \
+        == {extra}
+    out = capsys.readouterr().out
+    assert 'meta detection / plain: time x' in out and ' cpu detection / plain: time x' in out

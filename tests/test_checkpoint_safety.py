@@ -1,10 +1,13 @@
-"""mmengine checkpoints load under torch's weights_only; other pickled objects still do not."""
+"""After setup_runtime(), mmengine checkpoints load under torch's weights_only; other pickled
+objects still do not. (That a bare `import mae_mm` changes none of this: test_import_side_effects.)"""
 import numpy as np
 import pytest
 import torch
 from mmengine.logging import MessageHub
 
-import mae_mm  # noqa: F401  installs the allowlist
+from mae_mm.runtime import setup_runtime
+
+setup_runtime()  # installs the allowlist (idempotent: conftest has called it already)
 
 
 class NotAllowed:

@@ -39,11 +39,12 @@ def test_coco_configs_carry_the_vitdet_recipe(size):
     cfg = Config.fromfile(COCO[size])
     arch, global_blocks, drop_path, decay, iters, steps = RECIPE[size]
     backbone, neck = cfg.model.backbone, cfg.model.neck
-    assert (backbone.type, backbone.arch, neck.vit_arch) == ('mae_mm.ViTDetBackbone', arch, arch)
+    assert (backbone.type, backbone.arch) == ('mae_mm.ViTDetBackbone', arch)
+    assert neck.in_channels == dict(base=768, large=1024, huge=1280)[arch]  # the pyramid reads the ViT's width
     assert backbone.get('patch_size', 16 if arch != 'huge' else 14) == 16  # ViT-H/14 runs with 16 x 16 patches
     assert (tuple(backbone.global_blocks), backbone.drop_path_rate, backbone.window_size) == \
         (global_blocks, drop_path, 14)
-    assert backbone.use_rel_pos and backbone.img_size == (1024, 1024) and backbone.pretrain_img_size == 224
+    assert backbone.rel_pos_bias and backbone.img_size == (1024, 1024) and backbone.pretrain_img_size == 224
     assert (backbone.init_cfg.type, backbone.init_cfg.prefix) == ('Pretrained', 'encoder.')
     assert (neck.type, neck.out_channels, tuple(neck.scale_factors), neck.num_outs) == \
         ('mae_mm.SimpleFeaturePyramid', 256, (4.0, 2.0, 1.0, 0.5), 5)
@@ -54,12 +55,12 @@ def test_coco_configs_carry_the_vitdet_recipe(size):
 
     ow = cfg.optim_wrapper
     assert (ow.type, ow.dtype, ow.constructor) == \
-        ('mae_mm.AmpIfAvailableOptimWrapper', 'float16', 'mae_mm.ViTLayerDecayOptimWrapperConstructor')
+        ('mae_mm.build_amp_optim_wrapper', 'float16', 'mae_mm.ViTLayerDecayOptimWrapperConstructor')
     assert (ow.optimizer.type, ow.optimizer.lr, tuple(ow.optimizer.betas), ow.optimizer.weight_decay) == \
         ('AdamW', 1e-4, (0.9, 0.999), 0.1)
     assert ow.paramwise_cfg.layer_decay_rate == decay and tuple(ow.paramwise_cfg.no_decay) == ('norm', 'pos_embed')
 
-    assert (cfg.train_cfg.type, cfg.train_cfg.max_iters) == ('IterBasedTrainLoop', iters)
+    assert (cfg.train_cfg.type, cfg.train_cfg.max_iters) == ('mae_mm.ResumableIterBasedTrainLoop', iters)
     warmup, steps_cfg = cfg.param_scheduler
     assert (warmup.type, warmup.by_epoch, warmup.end) == ('LinearLR', False, 250)
     assert (steps_cfg.type, steps_cfg.by_epoch, steps_cfg.milestones, steps_cfg.gamma, steps_cfg.end) == \
@@ -81,7 +82,7 @@ def test_coco_configs_carry_the_vitdet_recipe(size):
 def test_optimizer_groups_follow_vit_layers_and_spare_only_norms_and_the_position_table():
     cfg = Config.fromfile(COCO['vit-base-p16'])
     cfg.model.backbone.update(arch='tiny', global_blocks=(2, 5), init_cfg=None)  # the B config, shrunk
-    cfg.model.neck.update(vit_arch='tiny')
+    cfg.model.neck.update(in_channels=192)
     init_default_scope(cfg.default_scope)
     model = MODELS.build(cfg.model)
     assert isinstance(model.backbone, ViTDetBackbone)
@@ -119,6 +120,6 @@ def test_demo_config_inherits_the_vit_b_recipe_and_the_demo_classes(monkeypatch)
     assert cfg.work_dir == 'work_dirs/demo/coco'
     for key in ('type', 'dtype', 'constructor', 'paramwise_cfg'):
         assert cfg.optim_wrapper[key] == base.optim_wrapper[key], key
-    assert cfg.model.backbone.type == base.model.backbone.type and cfg.model.backbone.use_rel_pos
+    assert cfg.model.backbone.type == base.model.backbone.type and cfg.model.backbone.rel_pos_bias
     # the real configs keep ViTDet's LayerNorm in the pyramid; the 300-iteration demo leaves it out
     assert 'norm_cfg' not in base.model.neck and cfg.model.neck.norm_cfg is None

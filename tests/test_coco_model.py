@@ -1,4 +1,5 @@
 """The COCO detection backbone and pyramid: windows, relative positions, shapes, checkpoint loading."""
+import functools
 import os.path as osp
 
 import pytest
@@ -9,16 +10,14 @@ from mmengine.runner.checkpoint import _load_checkpoint_with_prefix
 
 import mae_mm  # noqa: F401
 from mae_mm.models.det import (
+    DecomposedRelPosBias,
     SimpleFeaturePyramid,
     ViTDetBackbone,
-    WindowBlock,
     decomposed_rel_pos_bias,
     rel_pos_lookup,
-    window_partition,
-    window_unpartition,
 )
 from mae_mm.models.mae import MAEEncoder, MaskedAutoencoder
-from mae_mm.models.vit import PlainViT, resample_pos_embed
+from mae_mm.models.vit import Attention, Block, PlainViT, resample_pos_embed, window_partition, window_unpartition
 from mae_mm.registry import build_model
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -66,11 +65,18 @@ def test_rel_pos_table_of_another_size_is_resampled_linearly():
     torch.testing.assert_close(rel_pos_lookup(table, 5), table[torch.arange(5)[:, None] - torch.arange(5) + 4])
 
 
+def vitdet_block(window: int, grid=(4, 4)) -> Block:
+    """A ViTDet block of width 32 and 2 heads: windows of ``window`` (0: global), the decomposed bias
+    sized for the window or, in a global block, for ``grid``."""
+    table_grid = (window, window) if window else grid
+    return Block(32, 2, window_size=window, attn_bias=functools.partial(DecomposedRelPosBias, grid_size=table_grid))
+
+
 def test_window_attention_sees_only_its_window_and_global_attention_sees_all():
     torch.manual_seed(0)
     x = torch.randn(1, 16, 32, requires_grad=True)  # a 4 x 4 grid
     for window, expected_reach in ((2, {0, 1, 4, 5}), (0, set(range(16)))):
-        block = WindowBlock(32, 2, window_size=window, grid_size=(4, 4))
+        block = vitdet_block(window)
         with torch.no_grad():  # non-zero tables, so the bias is exercised too
             block.attn.rel_pos_h.normal_()
             block.attn.rel_pos_w.normal_()
@@ -80,11 +86,15 @@ def test_window_attention_sees_only_its_window_and_global_attention_sees_all():
 
 
 
+def test_window_attention_refuses_tokens_that_are_not_the_grid():
+    with pytest.raises(ValueError, match=r'window attention needs exactly the \(4, 4\) grid'):
+        vitdet_block(2)(torch.randn(1, 17, 32), (4, 4))  # a cls token too
+
+
 @pytest.mark.parametrize('window', [2, 0], ids=['window', 'global'])
 def test_relative_position_attention_sdpa_matches_explicit_softmax(window):
-    from mae_mm.models.vit import Attention
     torch.manual_seed(0)
-    block = WindowBlock(32, 2, window_size=window, grid_size=(4, 4))
+    block = vitdet_block(window)
     with torch.no_grad():
         block.attn.rel_pos_h.normal_()
         block.attn.rel_pos_w.normal_()
@@ -99,16 +109,17 @@ def test_relative_position_attention_sdpa_matches_explicit_softmax(window):
         bias = decomposed_rel_pos_bias(q, (4, 4), block.attn.rel_pos_h, block.attn.rel_pos_w)
         probs = ((q @ k.transpose(-2, -1)) / 16 ** 0.5 + bias).softmax(-1)
         by_hand = block.attn.proj((probs @ v).transpose(1, 2).reshape(2, 16, 32))
-        torch.testing.assert_close(block.attn(block.norm1(x), (4, 4)), by_hand, rtol=0, atol=1e-5)
+        torch.testing.assert_close(block.attend_grid(block.norm1(x), (4, 4)), by_hand, rtol=0, atol=1e-5)
 
 
+def test_zero_relative_tables_and_full_windows_reproduce_the_pretrained_vit():
     """At init the detection blocks compute what the pretrained ViT's blocks compute."""
     torch.manual_seed(0)
-    vit = PlainViT(arch='tiny', img_size=32, patch_size=8).eval()  # 4 x 4 grid
+    vit = PlainViT(arch='tiny', pretrain_img_size=32, patch_size=8).eval()  # 4 x 4 grid
     imgs = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         tokens, _ = vit.patch_tokens(imgs)
-        expected = vit.run_blocks(tokens)  # (2, 16, 192), no cls token, no final norm
+        expected, _ = vit.run_blocks(tokens)  # (2, 16, 192), no cls token, no final norm
     for window, global_blocks in ((4, (1,)), (8, ()), (0, range(6))):  # one window = the grid; padded; all global
         det = ViTDetBackbone(arch='tiny', patch_size=8, img_size=32, pretrain_img_size=32, window_size=window,
                              global_blocks=global_blocks).eval()
@@ -127,7 +138,7 @@ def test_relative_position_attention_sdpa_matches_explicit_softmax(window):
 
 def _tiny_detector_parts(out_channels=256, **backbone):
     backbone = dict(dict(arch='tiny', patch_size=16, img_size=1024, window_size=14, global_blocks=(2, 5)), **backbone)
-    return ViTDetBackbone(**backbone), SimpleFeaturePyramid(vit_arch='tiny', out_channels=out_channels)
+    return ViTDetBackbone(**backbone), SimpleFeaturePyramid(in_channels=192, out_channels=out_channels)
 
 
 def test_pyramid_of_a_1024_input_has_strides_4_to_64():
@@ -154,8 +165,8 @@ def test_pyramid_of_a_non_square_input_and_every_parameter_gets_a_gradient():
 
 def test_pyramid_norm_is_vitdets_layernorm_by_default_and_can_be_left_out():
     from mae_mm.models.det import LayerNorm2d
-    ln, plain = SimpleFeaturePyramid(vit_arch='tiny', out_channels=32), \
-        SimpleFeaturePyramid(vit_arch='tiny', out_channels=32, norm_cfg=None)
+    ln, plain = SimpleFeaturePyramid(in_channels=192, out_channels=32), \
+        SimpleFeaturePyramid(in_channels=192, out_channels=32, norm_cfg=None)
     for neck, has_norm in ((ln, True), (plain, False)):
         convs = [m for m in neck.modules() if type(m) is torch.nn.Conv2d]
         norms = [m for m in [*neck.lateral_convs.modules(), *neck.output_convs.modules()] if isinstance(m, LayerNorm2d)]
@@ -169,7 +180,7 @@ def test_pyramid_norm_is_vitdets_layernorm_by_default_and_can_be_left_out():
 
 def test_scale_factors_other_than_powers_of_two_are_refused():
     with pytest.raises(ValueError, match='powers of 2'):
-        SimpleFeaturePyramid(vit_arch='tiny', scale_factors=(3.0, 1.0))
+        SimpleFeaturePyramid(in_channels=192, scale_factors=(3.0, 1.0))
 
 
 def _save_pretraining_checkpoint(path, **encoder):
@@ -187,7 +198,7 @@ def _save_pretraining_checkpoint(path, **encoder):
 
 def test_backbone_loads_a_pretraining_checkpoint_with_no_missing_vit_key(tmp_path):
     ckpt = str(tmp_path / 'pretrain.pth')
-    encoder = _save_pretraining_checkpoint(ckpt, arch='tiny', img_size=64, patch_size=8)  # 8 x 8 grid
+    encoder = _save_pretraining_checkpoint(ckpt, arch='tiny', pretrain_img_size=64, patch_size=8)  # 8 x 8 grid
     init_cfg = dict(type='Pretrained', checkpoint=ckpt, prefix='encoder.')
     det = ViTDetBackbone(arch='tiny', patch_size=8, img_size=128, pretrain_img_size=64, window_size=8,
                          global_blocks=(2, 5), init_cfg=init_cfg)
@@ -220,7 +231,7 @@ def test_the_vit_h_backbone_loads_a_patch_14_checkpoint_as_16_x_16_patches(tmp_p
     assert cfg.arch == 'huge' and cfg.patch_size == 16
     small_h = dict(embed_dim=64, depth=2, num_heads=2, patch_size=14)  # ViT-H/14 apart from its size
     ckpt = str(tmp_path / 'pretrain_p14.pth')
-    encoder = _save_pretraining_checkpoint(ckpt, arch=small_h, img_size=224)  # 16 x 16 grid of 14-pixel patches
+    encoder = _save_pretraining_checkpoint(ckpt, arch=small_h, pretrain_img_size=224)  # 16 x 16 grid of 14-pixel patches
     cfg.update(arch=small_h, global_blocks=(1,), init_cfg=dict(cfg.init_cfg, checkpoint=ckpt))
     det = build_model(cfg)
     det.init_weights()
@@ -232,3 +243,56 @@ def test_the_vit_h_backbone_loads_a_patch_14_checkpoint_as_16_x_16_patches(tmp_p
     with torch.no_grad():
         (feat,) = det(torch.randn(1, 3, 256, 320))
     assert feat.shape == (1, 64, 16, 20)
+
+
+def test_the_detection_backbone_builds_each_module_once(monkeypatch):
+    """Nothing is built to be thrown away: every module made during the build is in the model."""
+    created, init = [], torch.nn.Module.__init__
+
+    def recording_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        created.append(self)
+
+    monkeypatch.setattr(torch.nn.Module, '__init__', recording_init)
+    det = ViTDetBackbone(arch='tiny', patch_size=8, img_size=64, pretrain_img_size=32, window_size=4,
+                         global_blocks=(2, 5))
+    monkeypatch.undo()
+    kept = {id(m) for m in det.modules()}
+    assert [type(m).__name__ for m in created if id(m) not in kept] == []
+    assert sum(type(m) is Attention for m in created) == sum(type(m) is Block for m in created) == 6
+    assert det.cls_token is None and 'cls_token' not in det.state_dict()
+    assert [blk.window_size for blk in det.blocks] == [4, 4, 0, 4, 4, 0]
+    assert [tuple(blk.attn.rel_pos_h.shape) for blk in det.blocks[1:3]] == [(7, 64), (15, 64)]  # window 4; 8 x 8 grid
+
+
+def test_old_argument_names_are_refused_naming_the_new_ones():
+    with pytest.raises(TypeError, match="ViTDetBackbone: 'use_rel_pos' is no longer an argument: .*rel_pos_bias"):
+        ViTDetBackbone(arch='tiny', use_rel_pos=True)
+    with pytest.raises(TypeError, match="SimpleFeaturePyramid: 'vit_arch' is no longer an argument: .*in_channels"):
+        SimpleFeaturePyramid(vit_arch='tiny')
+    with pytest.raises(TypeError, match=r"ViTDetBackbone: unexpected arguments \['windows'\]"):
+        ViTDetBackbone(arch='tiny', global_blocks=(2,), windows=4)
+
+
+def test_checkpoint_match_accepts_what_the_model_adapts_at_load_and_nothing_else():
+    """The Runner's checkpoint check reads what each module resamples at load from the model itself:
+    a ViT-H/14 patch kernel fits the 16-pixel detection backbone, not a classifier that keeps 14."""
+    from mae_mm.engine.checkpoint_match_hook import checkpoint_mismatches
+    from mae_mm.models.cls import ViTClsBackbone
+    from mae_mm.models.vit import adapted_state_keys
+    small_h = dict(embed_dim=32, depth=2, num_heads=2, patch_size=14)
+    vit_h14 = MAEEncoder(arch=small_h, pretrain_img_size=224).state_dict()
+    det = ViTDetBackbone(arch=small_h, patch_size=16, img_size=256, window_size=4, global_blocks=(1,))
+    assert adapted_state_keys(det) == {'pos_embed', 'patch_embed.proj.weight'}
+    assert checkpoint_mismatches(vit_h14, det.state_dict(), False, adapted_state_keys(det)) == []
+    det.load_state_dict(vit_h14, strict=False)  # and the model does accept it
+    cls = ViTClsBackbone(arch=small_h, patch_size=16, img_size=256)  # no patch_kernel_mode: refused
+    assert adapted_state_keys(cls) == {'pos_embed'}
+    assert checkpoint_mismatches(vit_h14, cls.state_dict(), False, adapted_state_keys(cls)) == [
+        'patch_embed.proj.weight: checkpoint (32, 3, 14, 14) vs model (32, 3, 16, 16)']
+    with pytest.raises(ValueError, match=r'patch_embed\.proj\.weight: checkpoint \(32, 3, 14, 14\)'):
+        cls.load_state_dict(vit_h14, strict=False)
+    wider = ViTDetBackbone(arch=dict(small_h, embed_dim=48), patch_size=16, img_size=256, window_size=4,
+                           global_blocks=(1,))
+    assert 'blocks.0.attn.qkv.weight: checkpoint (96, 32) vs model (144, 48)' in checkpoint_mismatches(
+        vit_h14, wider.state_dict(), False, adapted_state_keys(wider))

@@ -85,7 +85,7 @@ def test_pretrain_configs_carry_the_paper_recipe(path):
 
 def test_pretrain_weight_decay_skips_exactly_the_one_dimensional_parameters():
     cfg = Config.fromfile(PRETRAIN[0])
-    cfg.model.encoder.update(arch='tiny', img_size=32, patch_size=8)
+    cfg.model.encoder.update(arch='tiny', pretrain_img_size=32, patch_size=8)
     cfg.model.decoder.update(embed_dim=32, depth=1, num_heads=2)
     model, wrapper = build(cfg)
     decay_of = {}
@@ -101,7 +101,7 @@ def test_pretrain_weight_decay_skips_exactly_the_one_dimensional_parameters():
 
 # --- model sizes: each stated once, in configs/_base_/models/vit_sizes.py -----------------------
 SIZED = [p for p in CONFIGS if osp.basename(osp.dirname(p)) in ('pretrain', 'finetune', 'coco', 'ade20k', 'demo')]
-WIDTH_KEYS = (('head', 'in_channels'), ('neck', 'input_features'), ('neck', 'embed_dim'),
+WIDTH_KEYS = (('head', 'in_channels'), ('neck', 'input_features'), ('neck', 'embed_dim'), ('neck', 'in_channels'),
               ('decode_head', 'in_channels'), ('auxiliary_head', 'in_channels'))
 
 
@@ -144,9 +144,7 @@ def test_every_stage_takes_its_size_and_widths_from_vit_sizes(path):
     dense = '/ade20k/' in path or '/coco/' in path
     patch = 16 if (dense and vit.arch == 'huge') else vit.patch_size
     assert backbone.get('patch_size', VIT_ARCHS[vit.arch]['patch_size']) == patch
-    if 'vit_arch' in (model.get('neck') or {}):  # the COCO pyramid reads its width from the preset
-        assert model.neck.vit_arch == vit.arch
-    elif 'encoder' not in model:  # (MAE's decoder takes its input width from the encoder)
+    if 'encoder' not in model:  # (MAE's decoder takes its input width from the encoder)
         assert widths and set(widths.values()) == {vit.embed_dim}, widths
     if 'out_indices' in backbone:
         assert max(backbone.out_indices) == vit.depth - 1  # the last feature is the last block's
@@ -167,10 +165,7 @@ def test_changing_a_size_in_vit_sizes_changes_every_stage(tmp_path):
         backbone, widths, model = sized_parts(Config.fromfile(copy))
         if size_key(path) == 'large_p16':
             assert backbone.arch == 'huge', config_id(path)
-            if 'mask-rcnn' in path:  # the pyramid reads its input width from the arch
-                assert model.neck.vit_arch == 'huge', config_id(path)
-            else:
-                assert 'encoder' in model or set(widths.values()) == {1280}, (config_id(path), widths)
+            assert 'encoder' in model or set(widths.values()) == {1280}, (config_id(path), widths)
             stages.add(('linprobe' if 'linprobe' in path else osp.basename(osp.dirname(path))))
         else:  # the other sizes, the ViT-H leaves that inherit the ViT-L ones included, stay
             assert backbone.arch == Config.fromfile(path).vit.arch, config_id(path)

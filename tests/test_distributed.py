@@ -17,8 +17,6 @@ import socket
 import pytest
 import torch
 
-import mae_mm  # noqa: F401  lets torch.load read mmengine checkpoints with weights_only
-
 from conftest import read_scalars, scalars_by_step
 from reliability_utils import derived_config, run
 

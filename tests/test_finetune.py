@@ -29,7 +29,7 @@ def _clear_scope():
 
 
 def tiny_pretrain_checkpoint(path):
-    mae = MaskedAutoencoder(encoder=dict(type='MAEEncoder', arch='tiny', img_size=32, patch_size=8),
+    mae = MaskedAutoencoder(encoder=dict(type='MAEEncoder', arch='tiny', pretrain_img_size=32, patch_size=8),
                             decoder=dict(type='MAEDecoder', embed_dim=32, depth=1, num_heads=2))
     torch.save(dict(state_dict=mae.state_dict(), meta=dict(epoch=1)), path)
     return mae
@@ -63,11 +63,11 @@ def test_average_pooling_uses_fc_norm_and_cls_mode_uses_the_final_norm():
     x = torch.randn(2, 3, 32, 32)
     avg = ViTClsBackbone(arch='tiny', img_size=32, patch_size=8).eval()
     assert isinstance(avg.norm, torch.nn.Identity) and hasattr(avg, 'fc_norm')
-    tokens = avg.run_blocks(avg.with_cls_token(avg.patch_tokens(x)[0]))
+    tokens, _ = avg.run_blocks(avg.with_cls_token(avg.patch_tokens(x)[0]))
     torch.testing.assert_close(avg(x)[0], avg.fc_norm(tokens[:, 1:].mean(1)))
     cls = ViTClsBackbone(arch='tiny', img_size=32, patch_size=8, out_type='cls_token').eval()
     assert not hasattr(cls, 'fc_norm')
-    torch.testing.assert_close(cls(x)[0], cls.norm(cls.run_blocks(cls.with_cls_token(cls.patch_tokens(x)[0])))[:, 0])
+    torch.testing.assert_close(cls(x)[0], cls.norm(cls.run_blocks(cls.with_cls_token(cls.patch_tokens(x)[0]))[0])[:, 0])
 
 
 def test_a_frozen_backbone_stays_in_eval_mode_without_gradients():
@@ -197,3 +197,12 @@ def test_demo_linprobe_trains_only_the_head_and_beats_chance(demo_pretrain, tmp_
         if name.startswith('backbone.'):
             torch.testing.assert_close(value, pre['encoder.' + name[len('backbone.'):]], msg=name)
     assert glob.glob(osp.join(work, '*', 'vis_data', 'scalars.json'))
+
+
+def test_the_position_grid_is_set_by_img_size_and_pretrain_img_size_is_refused():
+    vit = ViTClsBackbone(arch='tiny', img_size=(32, 48), patch_size=8)
+    assert vit.img_size == (32, 48) and vit.grid_size == (4, 6)
+    with pytest.raises(TypeError, match="ViTClsBackbone: 'pretrain_img_size' is no longer an argument: .*img_size"):
+        ViTClsBackbone(arch='tiny', img_size=32, pretrain_img_size=224, patch_size=8)
+    with pytest.raises(ValueError, match=r'img_size \(60, 60\) is not divisible by patch_size 8'):
+        ViTClsBackbone(arch='tiny', img_size=60, patch_size=8)

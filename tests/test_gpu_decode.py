@@ -9,9 +9,9 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from PIL import Image
 
-import mae_mm  # noqa: F401
-from mae_mm.datasets.gpu_decode import JpegDecodeDataPreprocessor
+import mae_mm.datasets.gpu_decode  # noqa: F401  (what the GPU decode config's custom_imports loads)
 from mae_mm.models.mae import MAEDataPreprocessor
+from mae_mm.models.mae.jpeg_decode_preprocessor import JpegDecodeDataPreprocessor
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 GPU_CFG = 'configs/pretrain/mae_vit-base-p16_8xb512-amp-gpudecode-coslr-800e_in1k.py'

@@ -8,7 +8,7 @@ from mae_mm.models.vit import patchify
 
 
 def tiny_mae(**encoder):
-    enc = dict(type='MAEEncoder', arch='tiny', img_size=32, patch_size=8, mask_ratio=0.75)
+    enc = dict(type='MAEEncoder', arch='tiny', pretrain_img_size=32, patch_size=8, mask_ratio=0.75)
     enc.update(encoder)
     return MaskedAutoencoder(encoder=enc, decoder=dict(type='MAEDecoder', embed_dim=64, depth=2, num_heads=4),
                              loss=dict(type='MaskedPixelLoss', norm_pix=True))
@@ -83,7 +83,7 @@ def test_the_model_learns_a_fixed_batch():
 
 def test_inconsistent_decoder_and_bad_ratio_fail_at_build():
     with pytest.raises(ValueError, match=r'model.decoder.in_dim=768 is inconsistent with the encoder'):
-        MaskedAutoencoder(encoder=dict(type='MAEEncoder', arch='tiny', img_size=32, patch_size=8),
+        MaskedAutoencoder(encoder=dict(type='MAEEncoder', arch='tiny', pretrain_img_size=32, patch_size=8),
                           decoder=dict(type='MAEDecoder', in_dim=768))
     with pytest.raises(ValueError, match=r'mask_ratio must lie in \(0, 1\), got 1.5'):
         tiny_mae(mask_ratio=1.5)

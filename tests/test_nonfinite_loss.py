@@ -4,10 +4,10 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.optim import OptimWrapper
+from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 
 from conftest import read_scalars
-from mae_mm.engine import NonFiniteLossHook
+from mae_mm.engine import LeanOptimWrapper, NonFiniteLossHook
 from mae_mm.engine.resume import checkpoint_problem
 from reliability_utils import derived_config, run
 
@@ -51,30 +51,55 @@ def test_nan_loss_skip_policy_skips_the_step_and_counts_it(demo_data, tmp_path):
     assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
 
 
-def _guarded_wrapper():
+def _skipping_wrapper(skip=True):
     torch.manual_seed(0)
     model = torch.nn.Linear(4, 2)
-    wrapper = OptimWrapper(torch.optim.AdamW(model.parameters(), lr=0.1))
-    hook = NonFiniteLossHook(on_nonfinite='skip')
-    hook._guard(wrapper)
-    return model, wrapper, hook
+    wrapper = LeanOptimWrapper(torch.optim.AdamW(model.parameters(), lr=0.1))
+    if skip:
+        NonFiniteLossHook.enable_skipping(wrapper)
+    return model, wrapper
 
 
-def test_skip_guard_leaves_weights_and_optimizer_state_untouched():
-    model, wrapper, hook = _guarded_wrapper()
+def test_skip_mode_leaves_weights_and_optimizer_state_untouched():
+    model, wrapper = _skipping_wrapper()
+    assert wrapper.skip_nonfinite
     x = torch.randn(8, 4)
     wrapper.update_params(model(x).pow(2).mean())  # one real step: AdamW state exists
+    assert not wrapper.last_step_skipped
     before = {k: v.clone() for k, v in model.state_dict().items()}
     state_before = {k: v.clone() for k, v in wrapper.optimizer.state[model.weight].items()}
     wrapper.update_params(model(x).pow(2).mean() * float('nan'))
-    assert hook._skipped_this_iter
+    assert wrapper.last_step_skipped
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert all(torch.equal(state_before[k], v) for k, v in wrapper.optimizer.state[model.weight].items())
     assert model.weight.grad is None or not model.weight.grad.any()
     wrapper.update_params(model(x).pow(2).mean())  # and the next finite step trains
+    assert not wrapper.last_step_skipped
     assert not torch.equal(before['weight'], model.weight)
 
 
+def test_without_skip_mode_a_nan_loss_reaches_the_weights():
+    """The switch is off unless the hook turns it on: mmengine's plain update."""
+    model, wrapper = _skipping_wrapper(skip=False)
+    wrapper.update_params(model(torch.randn(8, 4)).pow(2).mean() * float('nan'))
+    assert not wrapper.last_step_skipped and torch.isnan(model.weight).all()
+
+
+@pytest.mark.parametrize('wrapper_type', [OptimWrapper, AmpOptimWrapper])
+def test_skip_mode_refuses_a_wrapper_that_cannot_skip(wrapper_type, monkeypatch):
+    model = torch.nn.Linear(4, 2)
+    if wrapper_type is AmpOptimWrapper:  # mmengine's AMP wrapper asserts a GPU when built
+        monkeypatch.setattr('mmengine.optim.optimizer.amp_optimizer_wrapper.is_cuda_available', lambda: True)
+    wrapper = wrapper_type(optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+    with pytest.raises(TypeError, match=rf"on_nonfinite='skip'.* got mmengine\..*\.{wrapper_type.__name__}: set "
+                                        r"optim_wrapper.type to 'mae_mm.build_amp_optim_wrapper'"):
+        NonFiniteLossHook.enable_skipping(OptimWrapperDict(main=wrapper))
+
+
 def test_bad_policy_is_refused():
-    with pytest.raises(ValueError, match="on_nonfinite must be 'stop' or 'skip', got 'ignore'"):
+    with pytest.raises(ValueError, match=r"on_nonfinite must be one of \('stop', 'skip', 'rollback'\), got 'ignore'"):
         NonFiniteLossHook(on_nonfinite='ignore')
+    with pytest.raises(ValueError, match='lr_factor must be in'):
+        NonFiniteLossHook(on_nonfinite='rollback', lr_factor=1.5)
+    with pytest.raises(ValueError, match='max_rollbacks must be >= 0'):
+        NonFiniteLossHook(on_nonfinite='rollback', max_rollbacks=-1)

@@ -4,6 +4,10 @@ import torch
 from mmengine.registry import DefaultScope, init_default_scope
 
 import mae_mm  # noqa: F401
+import mae_mm.datasets.gpu_decode  # noqa: F401  (the modules configs import on demand: their names too)
+import mae_mm.models.det  # noqa: F401
+import mae_mm.models.mae.jpeg_decode_preprocessor  # noqa: F401
+import mae_mm.models.seg  # noqa: F401
 from mae_mm import registry as ours
 
 
@@ -47,7 +51,7 @@ def test_host_scopes_build_our_model_and_its_string_built_children(scope):
     try:
         model = ROOT.build(dict(
             type='mae_mm.MaskedAutoencoder',
-            encoder=dict(type='MAEEncoder', arch='tiny', img_size=32, patch_size=8),
+            encoder=dict(type='MAEEncoder', arch='tiny', pretrain_img_size=32, patch_size=8),
             decoder=dict(type='MAEDecoder', embed_dim=32, depth=1, num_heads=2)))
         assert type(model).__module__.startswith('mae_mm')
         assert model.loss(torch.randn(1, 3, 32, 32))['loss'].isfinite()

@@ -49,23 +49,23 @@ def test_resample_pos_embed_keeps_cls_and_identity_on_same_grid():
 
 
 def test_checkpoint_pos_embed_is_resampled_not_regenerated_when_grids_differ():
-    src = PlainViT(arch='tiny', img_size=32, patch_size=8)  # 4 x 4 grid
+    src = PlainViT(arch='tiny', pretrain_img_size=32, patch_size=8)  # 4 x 4 grid
     with torch.no_grad():
         src.pos_embed.add_(torch.randn_like(src.pos_embed))  # no longer the sin-cos table
-    dst = PlainViT(arch='tiny', img_size=48, patch_size=8)  # 6 x 6 grid
+    dst = PlainViT(arch='tiny', pretrain_img_size=48, patch_size=8)  # 6 x 6 grid
     dst.load_state_dict(src.state_dict())
     torch.testing.assert_close(dst.pos_embed, resample_pos_embed(src.pos_embed.detach(), (6, 6)))
 
 
 def test_pos_embed_is_a_persistent_tensor_frozen_only_when_asked():
-    vit = PlainViT(arch='tiny', img_size=32, patch_size=8)
+    vit = PlainViT(arch='tiny', pretrain_img_size=32, patch_size=8)
     assert vit.state_dict()['pos_embed'].shape == (1, 1 + 16, 192)
     assert vit.pos_embed.requires_grad
-    assert not PlainViT(arch='tiny', img_size=32, patch_size=8, pos_embed_trainable=False).pos_embed.requires_grad
+    assert not PlainViT(arch='tiny', pretrain_img_size=32, patch_size=8, pos_embed_trainable=False).pos_embed.requires_grad
 
 
 def test_forward_shapes_and_other_resolutions():
-    vit = PlainViT(arch='tiny', img_size=32, patch_size=8).eval()
+    vit = PlainViT(arch='tiny', pretrain_img_size=32, patch_size=8).eval()
     assert vit(torch.randn(2, 3, 32, 32)).shape == (2, 17, 192)
     assert vit(torch.randn(1, 3, 48, 24)).shape == (1, 1 + 6 * 3, 192)
     with pytest.raises(ValueError, match='not divisible'):
@@ -74,7 +74,7 @@ def test_forward_shapes_and_other_resolutions():
 
 def test_activation_checkpointing_gives_the_same_output_and_gradients():
     torch.manual_seed(0)
-    vit = PlainViT(arch='tiny', img_size=32, patch_size=8)
+    vit = PlainViT(arch='tiny', pretrain_img_size=32, patch_size=8)
     x = torch.randn(2, 3, 32, 32)
     vit(x).square().mean().backward()
     grads = {n: p.grad.clone() for n, p in vit.named_parameters() if p.grad is not None}
@@ -88,14 +88,49 @@ def test_activation_checkpointing_gives_the_same_output_and_gradients():
 def test_unknown_arch_and_bad_image_size_fail_clearly():
     with pytest.raises(KeyError, match="unknown ViT arch 'gigantic'"):
         PlainViT(arch='gigantic')
-    with pytest.raises(ValueError, match='not divisible by patch_size 16'):
-        PlainViT(arch='tiny', img_size=100)
+    with pytest.raises(ValueError, match=r'pretrain_img_size \(100, 100\) is not divisible by patch_size 16'):
+        PlainViT(arch='tiny', pretrain_img_size=100)
+
+
+def test_img_size_in_its_old_meaning_is_refused_naming_the_new_key():
+    """``img_size`` used to set the plain ViT's (and the MAE encoder's) position grid; it now names a
+    task backbone's input size, so here it is an error that points to ``pretrain_img_size``."""
+    with pytest.raises(TypeError, match="PlainViT: 'img_size' is no longer an argument: .*pretrain_img_size"):
+        PlainViT(arch='tiny', img_size=32, patch_size=8)
+    from mae_mm.models.mae import MAEEncoder
+    with pytest.raises(TypeError, match="MAEEncoder: 'img_size' is no longer an argument: .*pretrain_img_size"):
+        MAEEncoder(arch='tiny', img_size=32, patch_size=8)
+    with pytest.raises(TypeError, match=r"PlainViT: unexpected arguments \['depth'\]"):
+        PlainViT(arch='tiny', depth=3)
+
+
+def test_out_types_emit_tokens_pooled_features_or_maps():
+    torch.manual_seed(0)
+    kwargs = dict(arch=dict(embed_dim=16, depth=3, num_heads=2, patch_size=8), pretrain_img_size=32)
+    tokens_vit = PlainViT(**kwargs).eval()
+    x = torch.randn(2, 3, 32, 48)
+    with torch.no_grad():
+        tokens = tokens_vit(x)  # (2, 1 + 4 * 6, 16) after the final norm
+        maps_vit = PlainViT(**kwargs, out_type='featmaps', out_indices=(0, 2))
+        maps_vit.load_state_dict(tokens_vit.state_dict(), strict=False)  # the same blocks; no final norm
+        first, last = maps_vit.eval()(x)
+        raw, _ = tokens_vit.run_blocks(tokens_vit.with_cls_token(tokens_vit.patch_tokens(x)[0]))
+    assert tokens.shape == (2, 25, 16) and first.shape == last.shape == (2, 16, 4, 6)
+    torch.testing.assert_close(tokens, tokens_vit.norm(raw))
+    torch.testing.assert_close(last, raw[:, 1:].transpose(1, 2).reshape(2, 16, 4, 6))  # row-major patches
+    assert 'norm.weight' not in maps_vit.state_dict() and 'fc_norm.weight' in PlainViT(**kwargs, out_type='avg_featmap').state_dict()
+    with pytest.raises(ValueError, match='out_indices must be increasing'):
+        PlainViT(**kwargs, out_type='featmaps', out_indices=(2, 1))
+    with pytest.raises(ValueError, match='out_indices .* only read with out_type="featmaps"'):
+        PlainViT(**kwargs, out_indices=(1,))
+    with pytest.raises(ValueError, match='final_norm=True with out_type .avg_featmap.'):
+        PlainViT(**kwargs, out_type='avg_featmap', final_norm=True)
 
 
 @pytest.mark.parametrize('arch,patch,paper_millions', [('base', 16, 86), ('large', 16, 304), ('huge', 14, 632)])
 def test_encoder_sizes_match_the_paper(arch, patch, paper_millions):
     with torch.device('meta'):  # shapes only: no memory, no init time
-        vit = PlainViT(arch=arch, img_size=224)
+        vit = PlainViT(arch=arch, pretrain_img_size=224)
     assert vit.patch_size == patch
     trainable = sum(p.numel() for p in vit.parameters() if p.requires_grad) - vit.pos_embed.numel()
     assert abs(trainable / 1e6 - paper_millions) / paper_millions < 0.03

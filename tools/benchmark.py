@@ -51,10 +51,10 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
-import mae_mm  # noqa: F401
 from mae_mm.models.vit import resolve_arch
 from mae_mm.registry import MODELS
-from benchmark_batches import synthetic_batches, task_of  # tools/ is this script's directory
+from mae_mm.runtime import setup_runtime
+from benchmark_batches import image_size, synthetic_batches, task_of  # tools/ is this script's directory
 
 
 def parse_args():
@@ -195,8 +195,8 @@ def mmpretrain_mae(cfg):
     enc, dec = cfg.model.encoder, cfg.model.decoder
     arch = resolve_arch(enc.arch)
     patch = enc.get('patch_size') or arch['patch_size']
-    size = enc.get('img_size', 224)
-    grid = size // patch
+    size = image_size(cfg)
+    grid = (size[0] // patch) * (size[1] // patch)
     return MODELS.build(dict(
         type='mmpretrain.MAE',
         data_preprocessor=dict(type='mmpretrain.SelfSupDataPreprocessor', mean=[123.675, 116.28, 103.53],
@@ -206,7 +206,7 @@ def mmpretrain_mae(cfg):
                                 feedforward_channels=int(arch['embed_dim'] * arch['mlp_ratio']))),
         neck=dict(type='mmpretrain.MAEPretrainDecoder', patch_size=patch, in_chans=3, embed_dim=arch['embed_dim'],
                   decoder_embed_dim=dec.get('embed_dim', 512), decoder_depth=dec.get('depth', 8),
-                  decoder_num_heads=dec.get('num_heads', 16), mlp_ratio=4.0, num_patches=grid * grid),
+                  decoder_num_heads=dec.get('num_heads', 16), mlp_ratio=4.0, num_patches=grid),
         head=dict(type='mmpretrain.MAEPretrainHead', norm_pix=True, patch_size=patch,
                   loss=dict(type='mmpretrain.PixelReconstructionLoss', criterion='L2'))))
 
@@ -217,7 +217,7 @@ def mmpretrain_classifier(cfg):
     ours = model.backbone
     arch = resolve_arch(ours.arch)
     model.backbone = dict(
-        type='mmpretrain.VisionTransformer', img_size=ours.get('img_size', 224),
+        type='mmpretrain.VisionTransformer', img_size=image_size(cfg),
         patch_size=ours.get('patch_size') or arch['patch_size'], drop_path_rate=ours.get('drop_path_rate', 0.0),
         out_type=ours.get('out_type', 'avg_featmap'), final_norm=False,  # avg pool + fc_norm, as the paper
         arch=dict(embed_dims=arch['embed_dim'], num_layers=arch['depth'], num_heads=arch['num_heads'],
@@ -231,7 +231,7 @@ def mmseg_upernet(cfg):
     ours = model.backbone
     arch = resolve_arch(ours.arch)
     model.backbone = dict(
-        type='mmseg.MAE', img_size=ours.get('img_size', 512), patch_size=ours.get('patch_size') or arch['patch_size'],
+        type='mmseg.MAE', img_size=image_size(cfg), patch_size=ours.get('patch_size') or arch['patch_size'],
         embed_dims=arch['embed_dim'], num_layers=arch['depth'], num_heads=arch['num_heads'],
         mlp_ratio=int(arch['mlp_ratio']), out_indices=list(ours.out_indices),
         drop_path_rate=ours.get('drop_path_rate', 0.0), norm_cfg=dict(type='LN', eps=1e-6), init_values=1.0)
@@ -253,6 +253,7 @@ def reference(cfg):
 
 
 def main():
+    setup_runtime()
     args = parse_args()
     MMLogger.get_instance('benchmark', log_level=logging.WARNING)  # no per-parameter optimizer lines
     cfg = Config.fromfile(args.config)

@@ -3,14 +3,24 @@ import numpy as np
 import torch
 
 
+# where each kind of model states its input size: the MAE encoder's is its pretraining size, a task
+# backbone's its img_size (the ViTDet backbone's pretrain_img_size is only its position grid)
+SIZE_KEYS = (('encoder', 'pretrain_img_size'), ('backbone', 'img_size'))
+
+
 def image_size(cfg):
-    """(H, W) of the config's model input: its encoder's or backbone's ``img_size``."""
-    for key in ('encoder', 'backbone'):
-        sub = cfg.model.get(key)
+    """(H, W) of the config's model input: ``model.encoder.pretrain_img_size`` (MAE) or
+    ``model.backbone.img_size``; a KeyError naming the key when the config does not state it."""
+    model = cfg.model.get('module', cfg.model)  # a test-time-augmentation wrapper's model
+    for part, key in SIZE_KEYS:
+        sub = model.get(part)
         if sub is not None:
-            size = sub.get('img_size', 224)
+            if key not in sub:
+                raise KeyError(f'model.{part}.{key} is not set in the config: the benchmark reads the input size '
+                               f'from it (no default)')
+            size = sub[key]
             return (size, size) if isinstance(size, int) else tuple(size)
-    raise KeyError('no model.encoder or model.backbone with img_size in the config')
+    raise KeyError('the config has neither model.encoder nor model.backbone to read the input size from')
 
 
 def task_of(cfg):

@@ -29,8 +29,8 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 from PIL import Image
 
-import mae_mm  # noqa: F401
 from mae_mm.registry import MODELS
+from mae_mm.runtime import setup_runtime
 
 
 def make_jpegs(folder, count=64, size=(500, 375), quality=90):
@@ -67,6 +67,7 @@ def pipeline_rate(cfg, paths, seconds):
 
 
 def main():
+    setup_runtime()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('config')
     parser.add_argument('--gpu-decode-config', help='a config whose data preprocessor decodes (the GPU path)')

@@ -21,10 +21,10 @@ import torch
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
-import mae_mm  # noqa: F401
 from mae_mm.models.mae import random_masking
 from mae_mm.models.vit import Attention
 from mae_mm.registry import MODELS
+from mae_mm.runtime import setup_runtime
 
 
 def timed(fns, device, repeats):
@@ -63,7 +63,7 @@ def build(arch, device, **encoder):
     torch.manual_seed(0)
     cfg = dict(type='MaskedAutoencoder',
                data_preprocessor=dict(type='MAEDataPreprocessor'),
-               encoder=dict(type='MAEEncoder', arch=arch, img_size=224, **encoder),
+               encoder=dict(type='MAEEncoder', arch=arch, pretrain_img_size=224, **encoder),
                decoder=dict(type='MAEDecoder', embed_dim=512, depth=8, num_heads=16))
     return MODELS.build(cfg).to(device).train()
 
@@ -81,6 +81,7 @@ def saved_bytes(fn):
 
 
 def main():
+    setup_runtime()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--arch', default='base')
     parser.add_argument('--batch', type=int, default=8)

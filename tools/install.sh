@@ -75,7 +75,7 @@ if [ "$WANT_TESTS" = 1 ]; then
   "${PIP[@]}" install -r "$ROOT/requirements/tests.txt"
 fi
 "${PIP[@]}" install --no-build-isolation --no-deps -e "$ROOT"
-(cd / && "$PY" -c "import mmcv.ops, mmdet, mmseg, mmpretrain, mae_mm") \
+(cd / && "$PY" -c "import mmcv.ops, mmdet, mmseg, mmpretrain, mae_mm.runtime, mae_mm.models.det, mae_mm.models.seg, mmdet.models") \
   || { log "import check failed"; exit 1; }
 echo "$stamp_key" > "$stamp"
 log "environment ready ($VENV)"

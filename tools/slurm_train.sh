@@ -1,19 +1,50 @@
 #!/usr/bin/env bash
-# Training under slurm: tools/slurm_train.sh PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py args...]
-# GPUS (total, default 8), GPUS_PER_NODE (8), CPUS_PER_TASK (10) and SRUN_ARGS configure the job.
+# Submits a training job to Slurm that survives preemption and time limits:
+#   tools/slurm_train.sh PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py args...]
+# Prints the job id and returns at once (sbatch). The job runs tools/train.py through srun with
+# --resume (from scratch when WORK_DIR holds no checkpoint). Slurm sends USR1 SIGNAL_LEAD seconds
+# before the time limit (and `scancel --signal=USR1 --batch JOBID` sends it by hand): training
+# saves the iteration it is at, exits with 75 (preempted, resumable), and the job requeues itself
+# and resumes exactly, up to MAX_RESTARTS times. The log appends to WORK_DIR/slurm-<jobid>.out.
+#
+# Environment: GPUS (processes in all, default 8), GPUS_PER_NODE (default: the partition's GPUs
+# from sinfo, 0 on CPU-only nodes: then no --gres request and training runs on gloo),
+# CPUS_PER_TASK (10), SIGNAL_LEAD (300 s; a ViT-B checkpoint saves in seconds, see README),
+# MAX_RESTARTS (20), TIME (the job's --time, default the partition's), SBATCH_ARGS, SRUN_ARGS,
+# PYTHON (default python).
 set -euo pipefail
+if [ $# -lt 3 ]; then
+  echo "usage: $0 PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py args...]" >&2; exit 2
+fi
 PARTITION=$1
 JOB_NAME=$2
 CONFIG=$3
 WORK_DIR=${4:-work_dirs/$(basename "$CONFIG" .py)}
 shift $(( $# > 3 ? 4 : 3 ))
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-CPUS_PER_TASK=${CPUS_PER_TASK:-10}
-SRUN_ARGS=${SRUN_ARGS:-""}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+command -v sbatch >/dev/null || { echo "$0: sbatch not found: this needs a Slurm client on PATH" >&2; exit 2; }
+[ -f "$CONFIG" ] || { echo "$0: config not found: $CONFIG" >&2; exit 2; }
 
-PYTHONPATH="$ROOT:${PYTHONPATH:-}" srun -p "$PARTITION" --job-name="$JOB_NAME" \
-  --gres=gpu:"$GPUS_PER_NODE" --ntasks="$GPUS" --ntasks-per-node="$GPUS_PER_NODE" \
-  --cpus-per-task="$CPUS_PER_TASK" --kill-on-bad-exit=1 $SRUN_ARGS \
-  "${PYTHON:-python}" -u "$ROOT/tools/train.py" "$CONFIG" --work-dir="$WORK_DIR" --launcher=slurm "$@"
+GPUS=${GPUS:-8}
+if [ -z "${GPUS_PER_NODE:-}" ]; then  # e.g. "gpu:8" or "gpu:a100:8(S:0-1)"; "(null)" without GPUs
+  gres=$(sinfo -h -p "$PARTITION" -o %G 2>/dev/null | head -n1)
+  GPUS_PER_NODE=$(echo "$gres" | sed -n 's/.*gpu:\([^,(]*:\)\{0,1\}\([0-9]\{1,\}\).*/\2/p')
+  GPUS_PER_NODE=${GPUS_PER_NODE:-0}
+fi
+CPUS_PER_TASK=${CPUS_PER_TASK:-10}
+SIGNAL_LEAD=${SIGNAL_LEAD:-300}
+mkdir -p "$WORK_DIR"
+WORK_DIR=$(cd "$WORK_DIR" && pwd)
+
+resources=(--ntasks="$GPUS" --cpus-per-task="$CPUS_PER_TASK")
+if [ "$GPUS_PER_NODE" -gt 0 ]; then
+  resources+=(--gres=gpu:"$GPUS_PER_NODE" --ntasks-per-node="$GPUS_PER_NODE")
+fi
+[ -n "${TIME:-}" ] && resources+=(--time="$TIME")
+
+# shellcheck disable=SC2086  # SBATCH_ARGS is a list of words
+MAE_MM_ROOT=$ROOT MAE_MM_MAX_RESTARTS=${MAX_RESTARTS:-20} MAE_MM_SRUN_ARGS=${SRUN_ARGS:-} \
+  sbatch --parsable -p "$PARTITION" --job-name="$JOB_NAME" "${resources[@]}" \
+  --requeue --signal=B:USR1@"$SIGNAL_LEAD" --open-mode=append --output="$WORK_DIR/slurm-%j.out" \
+  --export=ALL ${SBATCH_ARGS:-} \
+  "$ROOT/tools/slurm_job.sh" "$CONFIG" "$WORK_DIR" "$@"

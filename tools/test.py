@@ -13,9 +13,9 @@ from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
-import mae_mm  # noqa: F401  registers the package and allows its checkpoints under weights_only
 from mae_mm.engine.config_checks import check_data_paths
 from mae_mm.engine.cpu_distributed import setup_cpu_distributed
+from mae_mm.runtime import setup_runtime
 
 
 def parse_args():
@@ -34,6 +34,7 @@ def parse_args():
 
 def main():
     args = parse_args()
+    setup_runtime()
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
     cfg = Config.fromfile(args.config)

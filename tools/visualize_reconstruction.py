@@ -19,9 +19,9 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 from mmengine.visualization import Visualizer
 
-import mae_mm  # noqa: F401
 from mae_mm.models.vit import patchify, unpatchify
 from mae_mm.registry import MODELS
+from mae_mm.runtime import setup_runtime
 
 TITLES = ('original', 'masked', 'reconstruction', 'reconstruction + visible')
 
@@ -71,6 +71,7 @@ def to_uint8(imgs, preprocessor):
 
 
 def main():
+    setup_runtime()
     args = parse_args()
     cfg = Config.fromfile(args.config)
     DefaultScope.get_instance('visualize_reconstruction', scope_name=cfg.get('default_scope', 'mae_mm'))

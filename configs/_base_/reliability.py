@@ -6,11 +6,24 @@
 # - NonFiniteLossHook: a NaN/inf loss stops the run naming the iteration and the loss terms
 #   (on_nonfinite='skip' skips such steps instead);
 # - SkippedImagesHook: counts and reports the bad images LoadCheckedImage(on_error='skip')
-#   skipped, from every data-loader worker (message hub 'skipped_images', the log, scalars).
-# (Checkpoints are also written atomically: mae_mm/engine/atomic_backend.py.)
+#   skipped, from every data-loader worker (message hub 'skipped_images', the log, scalars);
+# - SaveOnSignalHook: on SIGTERM / SIGUSR1 (preemption, Slurm's --signal before the time limit)
+#   the run saves the iteration it is at and exits with 75 (preempted, resumable with --resume).
+# Epoch-based configs train with mae_mm.ResumableEpochBasedTrainLoop, which resumes in the middle
+# of an epoch exactly; iteration-based ones with mae_mm.ResumableIterBasedTrainLoop; both roll back
+# on NonFiniteLossHook(on_nonfinite='rollback').
+# Checkpoints are written atomically where a runtime base selects mae_mm's backend
+# (default_hooks.checkpoint.backend_args=dict(backend='atomic_local'): ours, the COCO and the ADE20K
+# bases; mae_mm/engine/atomic_backend.py).
+# mae_mm.runtime: the process-wide adjustments a run needs (torch >= 2.6 loads mmengine's checkpoints;
+# mmpretrain imports under transformers 5), made when the config is loaded. A config that sets its
+# own custom_imports restates this list (mmengine replaces lists whole); tests/test_import_side_effects.py
+# checks every config.
+custom_imports = dict(imports=['mae_mm.runtime'], allow_failed_imports=False)
 custom_hooks = [
     dict(type='mae_mm.RandomStateHook'),
     dict(type='mae_mm.CheckpointMatchHook'),
     dict(type='mae_mm.NonFiniteLossHook', on_nonfinite='stop'),
     dict(type='mae_mm.SkippedImagesHook'),
+    dict(type='mae_mm.SaveOnSignalHook', signals=('SIGTERM', 'SIGUSR1')),
 ]

@@ -16,6 +16,9 @@ _base_ = [
     '../_base_/models/vit_sizes.py',
 ]
 
+# the reliability base's list restated (mmengine replaces lists whole) plus our segmentation parts
+custom_imports = dict(imports=['mae_mm.runtime', 'mae_mm.models.seg'], allow_failed_imports=False)
+
 vit = _base_.vit_sizes.base_p16
 
 crop_size = (512, 512)
@@ -47,18 +50,22 @@ model = dict(
 # the tokens and the bias tables. bf16 autocast on a GPU, fp32 on a CPU-only machine.
 optim_wrapper = dict(
     _delete_=True,
-    type='mae_mm.AmpIfAvailableOptimWrapper',
+    type='mae_mm.build_amp_optim_wrapper',
     dtype='bfloat16',
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
     constructor='mae_mm.ViTLayerDecayOptimWrapperConstructor',
     paramwise_cfg=dict(layer_decay_rate=0.65,
                        no_decay=['1d', 'cls_token', 'pos_embed', 'relative_position_bias_table']))
 
+default_hooks = dict(checkpoint=dict(backend_args=dict(backend='atomic_local')))  # atomic writes
+
 # 1500 iterations of linear warmup, then poly (power 1) to 0 at 160k
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
     dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=1500, end=160000),
 ]
+# mmseg's 160k iteration loop, as mae_mm's that can also roll back (NonFiniteLossHook)
+train_cfg = dict(type='mae_mm.ResumableIterBasedTrainLoop')
 
 # mmseg's ADE20K pipelines with our loader (a corrupt, truncated or empty image stops the run
 # naming the file; --cfg-options train_dataloader.dataset.pipeline.0.on_error=skip skips and

@@ -10,6 +10,9 @@ _base_ = [
     '../_base_/reliability.py',
 ]
 
+# the reliability base's list restated (mmengine replaces lists whole) plus our detection parts
+custom_imports = dict(imports=['mae_mm.runtime', 'mae_mm.models.det'], allow_failed_imports=False)
+
 vit = _base_.vit_sizes.base_p16
 
 image_size = (1024, 1024)
@@ -24,7 +27,7 @@ model = dict(
         pretrain_img_size=224,
         window_size=14,
         global_blocks=(2, 5, 8, 11),  # 0-based; window attention in all the others
-        use_rel_pos=True,
+        rel_pos_bias=True,
         drop_path_rate=0.1,
         with_checkpoint=False,
         # the pretraining run's last checkpoint (tools/train.py's default work dir); its
@@ -34,7 +37,7 @@ model = dict(
     neck=dict(
         _delete_=True,
         type='mae_mm.SimpleFeaturePyramid',
-        vit_arch=vit.arch,  # the backbone's preset: the pyramid's input width
+        in_channels=vit.embed_dim,  # the backbone's width
         out_channels=256,
         scale_factors=(4.0, 2.0, 1.0, 0.5),  # strides 4, 8, 16, 32 from the stride-16 map
         num_outs=5),  # + P6 by max-pool: strides 4 to 64, as the anchors and RoI extractors expect
@@ -85,7 +88,7 @@ test_dataloader = val_dataloader
 # fp16 autocast on GPU (mmcv's RoIAlign has no bf16 kernel), fp32 on a CPU-only machine.
 optim_wrapper = dict(
     _delete_=True,
-    type='mae_mm.AmpIfAvailableOptimWrapper',
+    type='mae_mm.build_amp_optim_wrapper',
     dtype='float16',
     optimizer=dict(type='AdamW', lr=1e-4, betas=(0.9, 0.999), weight_decay=0.1),
     constructor='mae_mm.ViTLayerDecayOptimWrapperConstructor',
@@ -98,10 +101,11 @@ param_scheduler = [
     dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters, milestones=[163889, 177546], gamma=0.1),
 ]
 interval = 5000
-train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=max_iters, val_interval=interval,
+train_cfg = dict(_delete_=True, type='mae_mm.ResumableIterBasedTrainLoop', max_iters=max_iters, val_interval=interval,
                  dynamic_intervals=[(max_iters // interval * interval + 1, max_iters)])
 default_hooks = dict(
     logger=dict(interval=50, log_metric_by_epoch=False),
-    checkpoint=dict(by_epoch=False, interval=interval, max_keep_ckpts=3, save_last=True))
+    checkpoint=dict(by_epoch=False, interval=interval, max_keep_ckpts=3, save_last=True,
+                    backend_args=dict(backend='atomic_local')))  # atomic writes
 log_processor = dict(by_epoch=False)
 auto_scale_lr = dict(base_batch_size=64)

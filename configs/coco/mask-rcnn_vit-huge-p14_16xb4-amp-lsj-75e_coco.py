@@ -9,7 +9,7 @@ model = dict(
     backbone=dict(
         arch=vit.arch, patch_size=16, global_blocks=(7, 15, 23, 31), drop_path_rate=0.5,
         init_cfg=dict(checkpoint='work_dirs/mae_vit-huge-p14_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth')),
-    neck=dict(vit_arch=vit.arch))
+    neck=dict(in_channels=vit.embed_dim))
 optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=0.9))
 
 max_iters = 184375 * 3 // 4  # 138,281

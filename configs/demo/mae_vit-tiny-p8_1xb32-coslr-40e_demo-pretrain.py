@@ -4,7 +4,7 @@ _base_ = '../pretrain/mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py'
 # model size: tiny ViT with 8 x 8 patches (64 patches, 16 visible) and a 2-block decoder
 vit = _base_.vit_sizes.tiny_p8
 model = dict(
-    encoder=dict(arch=vit.arch, img_size=64, patch_size=vit.patch_size),
+    encoder=dict(arch=vit.arch, pretrain_img_size=64, patch_size=vit.patch_size),
     decoder=dict(embed_dim=128, depth=2, num_heads=4),
 )
 

@@ -21,7 +21,7 @@ model = dict(
         arch=vit.arch, patch_size=vit.patch_size, img_size=image_size, pretrain_img_size=64, window_size=8,
         global_blocks=(2, 5),
         init_cfg=dict(checkpoint='work_dirs/demo/pretrain/epoch_40.pth')),
-    neck=dict(vit_arch=vit.arch, out_channels=width, scale_factors=(2.0, 1.0, 0.5, 0.25), norm_cfg=None),
+    neck=dict(in_channels=vit.embed_dim, out_channels=width, scale_factors=(2.0, 1.0, 0.5, 0.25), norm_cfg=None),
     rpn_head=dict(in_channels=width, feat_channels=width),
     roi_head=dict(
         bbox_roi_extractor=dict(out_channels=width),

@@ -31,7 +31,7 @@ model = dict(
 # position table. lr = blr x total batch / 256 (auto_scale_lr); batch 8 x 128 = 1024.
 blr = 5e-4
 optim_wrapper = dict(
-    type='mae_mm.AmpIfAvailableOptimWrapper',
+    type='mae_mm.build_amp_optim_wrapper',
     dtype='bfloat16',
     optimizer=dict(type='AdamW', lr=blr, betas=(0.9, 0.999), weight_decay=0.05),
     constructor='mae_mm.ViTLayerDecayOptimWrapperConstructor',
@@ -47,4 +47,4 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', eta_min_ratio=1e-6 / (blr * 1024 / 256), by_epoch=True, begin=5,
          end=max_epochs, convert_to_iter_based=True),
 ]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
+train_cfg = dict(type='mae_mm.ResumableEpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)

@@ -35,7 +35,7 @@ model = dict(
 # LARS (momentum 0.9, trust coefficient 0.001, wd 0) without adaptation for 1-D parameters
 # (here the head's bias); lr = blr x total batch / 256
 optim_wrapper = dict(
-    type='mae_mm.AmpIfAvailableOptimWrapper',
+    type='mae_mm.build_amp_optim_wrapper',
     dtype='bfloat16',
     optimizer=dict(type='LARS', lr=0.1, weight_decay=0.0, momentum=0.9, eta=0.001),
     paramwise_cfg=dict(custom_keys={'.bias': dict(lars_exclude=True)}),
@@ -48,4 +48,4 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=10, end=max_epochs,
          convert_to_iter_based=True),
 ]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
+train_cfg = dict(type='mae_mm.ResumableEpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)

@@ -4,6 +4,10 @@
 # antialiased), flips and normalises there. JPEG files only.
 _base_ = './mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py'
 
+# the base's list restated (mmengine replaces lists whole) plus the two GPU-decode modules
+custom_imports = dict(imports=['mae_mm.runtime', 'mae_mm.datasets.gpu_decode',
+                               'mae_mm.models.mae.jpeg_decode_preprocessor'], allow_failed_imports=False)
+
 model = dict(data_preprocessor=dict(type='JpegDecodeDataPreprocessor', to_rgb=False))
 train_pipeline = [
     dict(type='LoadJpegBytes'),

@@ -1,4 +1,6 @@
-"""Data-side components: image loading and annotation checks, and the GPU decode path."""
+"""Data-side components: image loading and annotation checks.
+
+The GPU decode path's transforms (:mod:`mae_mm.datasets.gpu_decode`, which imports mmpretrain)
+are imported by the config that uses them (``custom_imports``).
+"""
 from .transforms import BadImageError, CheckSegLabels, IgnoreInstancesWithoutMask, LoadCheckedImage  # noqa: F401
-from .gpu_decode import (JpegDecodeDataPreprocessor, LoadJpegBytes, PackJpegBytes, RandomFlipParams,  # noqa: F401
-                         RandomResizedCropParams)

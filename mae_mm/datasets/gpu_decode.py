@@ -9,29 +9,24 @@ The CPU pipeline (``LoadImageFromFile`` -> ``RandomResizedCrop(scale 0.2-1, bicu
   mmpretrain's ``RandomResizedCrop`` and mmcv's ``RandomFlip``, in the same order, so the
   same seed gives the same boxes and flips as the CPU pipeline, and :class:`PackJpegBytes`
   packs bytes and draws;
-- :class:`JpegDecodeDataPreprocessor` (the model's data preprocessor) decodes the batch with
-  ``torchvision.io.decode_jpeg`` on the model's device (nvJPEG on CUDA; libjpeg-turbo on CPU),
-  crops each box, resizes it with antialiased bicubic interpolation (PIL's bicubic filter
-  widens with the downscale factor the same way), rounds to uint8 levels as PIL does, flips
-  and normalises.
+- the model's data preprocessor,
+  :class:`~mae_mm.models.mae.jpeg_decode_preprocessor.JpegDecodeDataPreprocessor`, decodes,
+  crops, resizes, flips and normalises the batch on the model's device.
 
-The batch must be collated with ``pseudo_collate`` (byte strings differ in length).
+The batch must be collated with ``pseudo_collate`` (byte strings differ in length). This module
+imports mmpretrain; the config of the GPU decode path imports it through ``custom_imports``.
 """
 import io
-from typing import List, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from mmcv.transforms import BaseTransform, RandomFlip
 from mmengine.fileio import get
 from mmpretrain.datasets.transforms import RandomResizedCrop
 from mmpretrain.structures import DataSample
 from PIL import Image
-from torchvision.io import ImageReadMode, decode_jpeg
 
-from mae_mm.models.mae import MAEDataPreprocessor
-from mae_mm.registry import MODELS, TRANSFORMS
+from mae_mm.registry import TRANSFORMS
 
 
 @TRANSFORMS.register_module()
@@ -132,63 +127,3 @@ class PackJpegBytes(BaseTransform):
     def transform(self, results: dict) -> dict:
         sample = DataSample(metainfo={k: results[k] for k in self.KEYS})
         return dict(inputs=results['img_bytes'], data_samples=sample)
-
-
-def decode_batch(files: Sequence[torch.Tensor], paths: Sequence[str], device: torch.device) -> List[torch.Tensor]:
-    """JPEG byte tensors (CPU, 1-D uint8) -> RGB uint8 (3, h, w) images on ``device``.
-
-    Decodes the batch in one call; when that fails, decodes file by file to name the culprit.
-    """
-    device = 'cuda' if device.type == 'cuda' else 'cpu'
-    files = [f.cpu() for f in files]
-    for data, path in zip(files, paths):
-        if data.numel() < 4 or data[0] != 0xFF or data[1] != 0xD8:
-            raise ValueError(f'{path}: not a JPEG file (no start-of-image marker)')
-    try:
-        return decode_jpeg(files, mode=ImageReadMode.RGB, device=device)
-    except RuntimeError:
-        for data, path in zip(files, paths):
-            try:
-                decode_jpeg(data, mode=ImageReadMode.RGB, device=device)
-            except RuntimeError as err:
-                raise ValueError(f'{path}: corrupt JPEG ({err})') from err
-        raise
-
-
-@MODELS.register_module()
-class JpegDecodeDataPreprocessor(MAEDataPreprocessor):
-    """Decodes, crops, resizes, flips and normalises a batch of JPEGs on the model's device.
-
-    Args:
-        to_rgb (bool): False: the decoder already gives RGB.
-        **kwargs: :class:`MAEDataPreprocessor` arguments (``mean``, ``std``, ``non_blocking``).
-
-    Input: ``inputs`` a list of 1-D uint8 byte tensors, ``data_samples`` their
-    :class:`PackJpegBytes` samples (crop box, output size, interpolation, flip). Output:
-    ``inputs`` float32 (B, 3, h, w) at the samples' ``crop_size``.
-    """
-
-    def __init__(self, to_rgb: bool = False, **kwargs):
-        super().__init__(to_rgb=to_rgb, **kwargs)
-
-    @staticmethod
-    def crop_resize_flip(img: torch.Tensor, sample: DataSample) -> torch.Tensor:
-        """uint8 (3, h, w) -> float (3, *crop_size) in [0, 255], rounded to integer levels."""
-        top, left, height, width = sample.crop_box
-        patch = img[None, :, top:top + height, left:left + width].float()
-        out = F.interpolate(patch, size=tuple(sample.crop_size), mode=sample.interpolation, align_corners=False,
-                            antialias=True)[0]
-        out = out.round_().clamp_(0, 255)  # PIL hands over uint8
-        return out.flip(-1) if sample.flip else out
-
-    @torch.compiler.disable  # a per-image loop over decoded images: not for tracing
-    def forward(self, data: dict, training: bool = False) -> dict:
-        samples = data['data_samples']
-        paths = [s.img_path for s in samples]
-        imgs = decode_batch(data['inputs'], paths, self.device)
-        for img, sample in zip(imgs, samples):
-            if tuple(img.shape[-2:]) != tuple(sample.ori_shape):
-                raise ValueError(f'{sample.img_path}: decoded size {tuple(img.shape[-2:])} differs from its '
-                                 f'header\'s {tuple(sample.ori_shape)}')
-        batch = torch.stack([self.crop_resize_flip(img, s) for img, s in zip(imgs, samples)])
-        return dict(inputs=self.normalize(batch), data_samples=samples)

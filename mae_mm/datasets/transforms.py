@@ -29,13 +29,13 @@ decodes with a grey bottom in every decoder (libjpeg only prints "premature end 
 segment" to stderr); it is not detected.
 
 With ``on_error='skip'`` a bad file is logged as a warning, appended to the run's
-``skipped_images.txt`` (see :mod:`mae_mm.engine.skipped_images_hook`, which counts them) and
-the transform returns None, so that mmengine's ``BaseDataset`` fetches another sample in its
-place (up to its ``max_refetch``). In test mode mmengine refuses None and raises.
+``skipped_images.txt`` (the transform's ``skip_record``, which
+:class:`~mae_mm.engine.SkippedImagesHook` sets and counts) and the transform returns None, so
+that mmengine's ``BaseDataset`` fetches another sample in its place (up to its
+``max_refetch``). In test mode mmengine refuses None and raises.
 """
 import io
 import logging
-import os
 import os.path as osp
 from typing import Optional
 
@@ -48,9 +48,7 @@ from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from ..registry import TRANSFORMS
 
-# The file that skip records go to: set by SkippedImagesHook for the run (inherited by forked and
-# spawned workers alike); without it, skipped_images.txt next to the current MMLogger's log file.
-SKIPPED_IMAGES_ENV = 'MAE_MM_SKIPPED_IMAGES_FILE'
+# The name of a run's skip record, in its log folder.
 SKIPPED_IMAGES_FILE = 'skipped_images.txt'
 
 _JPEG_EOI = b'\xff\xd9'
@@ -67,23 +65,24 @@ class BadImageError(ValueError):
         self.filename, self.reason = filename, reason
 
 
-def skipped_images_file() -> Optional[str]:
-    """Where this process appends skip records, or None when no run log is known."""
-    path = os.environ.get(SKIPPED_IMAGES_ENV)
-    if path:
-        return path
+def skipped_images_file(record: Optional[str] = None) -> Optional[str]:
+    """Where skip records go: ``record`` when given, else ``skipped_images.txt`` next to the current
+    MMLogger's log file; None when neither is known."""
+    if record:
+        return record
     log_file = getattr(MMLogger.get_current_instance(), 'log_file', None)
     return osp.join(osp.dirname(log_file), SKIPPED_IMAGES_FILE) if log_file else None
 
 
-def record_skip(filename: str, reason: str) -> None:
-    """Logs a skipped file and appends ``<file>\\t<reason>`` to the run's skip record.
+def record_skip(filename: str, reason: str, record: Optional[str] = None) -> None:
+    """Logs a skipped file and appends ``<file>\\t<reason>`` to the skip record
+    (:func:`skipped_images_file` of ``record``).
 
     Each record is one short ``write`` to a file opened for appending, so records of several
     worker processes (or ranks sharing a file system) do not interleave within a line.
     """
     print_log(f'Skipped a bad image: {filename}: {reason}', logger='current', level=logging.WARNING)
-    path = skipped_images_file()
+    path = skipped_images_file(record)
     if path:
         line = f'{filename}\t{reason}'.replace('\n', ' ') + '\n'
         with open(path, 'a', encoding='utf-8') as f:
@@ -127,13 +126,20 @@ class LoadCheckedImage(LoadImageFromFile):
 
     Args:
         on_error (str): ``'raise'`` (default): a bad file raises :class:`BadImageError`
-            naming it and the reason. ``'skip'``: log a warning, record the file in the run's
-            ``skipped_images.txt`` and return None (mmengine's datasets then draw another
-            sample in training, and refuse in test mode).
+            naming it and the reason. ``'skip'``: log a warning, append the file to
+            ``skip_record`` and return None (mmengine's datasets then draw another sample in
+            training, and refuse in test mode).
         color_type (str): ``'color'`` (EXIF orientation applied) or
             ``'color_ignore_orientation'``; flags that give other than 3 channels are refused.
         imdecode_backend (str): mmcv's decode backend, ``'cv2'`` (default) or ``'pillow'``.
         **kwargs: the rest of mmcv's ``LoadImageFromFile`` (``to_float32``, ``backend_args``).
+
+    Attributes:
+        skip_record (str, optional): The file skip records are appended to.
+            :class:`~mae_mm.engine.SkippedImagesHook` sets it on the train dataset's loaders
+            before training starts, before any data-loader worker exists, so that it travels
+            with the dataset into forked and spawned workers alike. None (the default): the
+            ``skipped_images.txt`` next to the current MMLogger's log file, if any.
     """
 
     def __init__(self, on_error: str = 'raise', color_type: str = 'color', **kwargs) -> None:
@@ -145,6 +151,7 @@ class LoadCheckedImage(LoadImageFromFile):
             raise ValueError("ignore_empty drops files silently; use on_error='skip'")
         super().__init__(color_type=color_type, **kwargs)
         self.on_error = on_error
+        self.skip_record: Optional[str] = None
 
     def transform(self, results: dict) -> Optional[dict]:
         filename = results['img_path']
@@ -154,7 +161,7 @@ class LoadCheckedImage(LoadImageFromFile):
             err = e if isinstance(e, BadImageError) else BadImageError(filename, f'{type(e).__name__}: {e}')
             if self.on_error == 'raise':
                 raise err from e
-            record_skip(filename, err.reason)
+            record_skip(filename, err.reason, self.skip_record)
             return None
         if self.to_float32:
             img = img.astype(np.float32)

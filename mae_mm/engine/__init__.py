@@ -1,12 +1,19 @@
-from . import atomic_backend  # noqa: F401  registers atomic local writes with mmengine
+"""Training-side components: hooks, optimizer wrappers and constructors, the atomic checkpoint
+backend. Importing registers them; the process-wide checkpoint adjustments are applied by
+:func:`mae_mm.runtime.setup_runtime`, not here."""
+from .atomic_backend import ATOMIC_BACKEND, AtomicLocalBackend
 from .checkpoint_match_hook import CheckpointMatchHook
 from .checkpoint_safety import allow_mmengine_checkpoints, mmengine_checkpoint_globals
 from .layer_decay import ViTLayerDecayOptimWrapperConstructor, infer_num_layers, vit_layer_id
 from .nonfinite_loss_hook import NonFiniteLossHook
-from .optim_wrapper import AmpIfAvailableOptimWrapper
+from .optim_wrapper import AutocastOptimWrapper, LeanOptimWrapper, build_amp_optim_wrapper
+from .preemption import PREEMPTED_EXIT_CODE, SaveOnSignalHook, TrainingPreempted
 from .random_state_hook import RandomStateHook
 from .skipped_images_hook import SkippedImagesHook
+from .train_loop import ResumableEpochBasedTrainLoop, ResumableIterBasedTrainLoop, RollbackRequested
 
-__all__ = ['allow_mmengine_checkpoints', 'mmengine_checkpoint_globals', 'ViTLayerDecayOptimWrapperConstructor',
-           'infer_num_layers', 'vit_layer_id', 'AmpIfAvailableOptimWrapper', 'NonFiniteLossHook', 'RandomStateHook',
-           'CheckpointMatchHook', 'SkippedImagesHook']
+__all__ = ['ATOMIC_BACKEND', 'AtomicLocalBackend', 'allow_mmengine_checkpoints', 'mmengine_checkpoint_globals',
+           'ViTLayerDecayOptimWrapperConstructor', 'infer_num_layers', 'vit_layer_id', 'AutocastOptimWrapper',
+           'LeanOptimWrapper', 'build_amp_optim_wrapper', 'NonFiniteLossHook', 'RandomStateHook',
+           'CheckpointMatchHook', 'SkippedImagesHook', 'PREEMPTED_EXIT_CODE', 'SaveOnSignalHook', 'TrainingPreempted',
+           'ResumableEpochBasedTrainLoop', 'ResumableIterBasedTrainLoop', 'RollbackRequested']

@@ -7,9 +7,13 @@ same directory, flushes it to disk and renames it over the destination (``os.rep
 atomic on POSIX and Windows), so a reader sees either the old file or the whole new one. A kill
 leaves at most a ``<name>.tmp-<pid>`` file behind, which nothing reads.
 
-Importing this module registers the class as mmengine's backend for local paths (the name
-``local`` and the empty prefix), through mmengine's own ``register_backend``: every checkpoint
-any config writes to a local path is atomic, with no config key to remember.
+Importing this module registers the class with mmengine under its own backend name,
+:data:`ATOMIC_BACKEND` (``'atomic_local'``); mmengine's ``local`` backend stays as it is. A
+config selects it where checkpoints are written, through mmengine's ``CheckpointHook``:
+``default_hooks.checkpoint.backend_args=dict(backend='atomic_local')`` (every config base of
+this project does). The hook then writes each checkpoint with this backend's ``put`` and
+removes old checkpoints with it; the ``last_checkpoint`` pointer it writes with a plain
+``open`` (see :func:`mae_mm.engine.resume.find_resumable_checkpoint`, which checks it).
 """
 import os
 import os.path as osp
@@ -54,4 +58,7 @@ class AtomicLocalBackend(LocalBackend):
         write_atomically(obj.encode(encoding), filepath)
 
 
-register_backend('local', AtomicLocalBackend, force=True, prefixes='')
+# The name configs select (``backend_args=dict(backend=ATOMIC_BACKEND)``).
+ATOMIC_BACKEND = 'atomic_local'
+
+register_backend(ATOMIC_BACKEND, AtomicLocalBackend)

@@ -10,8 +10,11 @@ One more obstacle: ``HistoryBuffer.__getstate__`` pickles its class-level table 
 methods as ``getattr(HistoryBuffer, 'mean')`` calls, and ``getattr`` must never be allowed (it
 reaches any attribute of any allowed object). That table is class state, rebuilt by
 ``__setstate__`` and by whatever module registers a custom method, so the checkpoints written
-after ``import mae_mm`` leave it out. A checkpoint that mmengine wrote without us still
-carries it and is refused under ``weights_only``.
+after :func:`allow_mmengine_checkpoints` leave it out. A checkpoint that mmengine wrote without
+it still carries the table and is refused under ``weights_only``.
+
+Nothing here runs on import: :func:`mae_mm.runtime.setup_runtime` calls
+:func:`allow_mmengine_checkpoints` for a run.
 """
 import numpy as np
 import torch

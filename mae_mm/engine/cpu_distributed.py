@@ -2,11 +2,14 @@
 
 mmengine's ``init_dist`` calls ``torch.cuda.set_device`` before it creates the process group,
 and its default DDP wrapper passes ``device_ids=[LOCAL_RANK]``; both fail without a GPU. With no
-CUDA device and a ``pytorch`` (torchrun) launch we create the gloo process group first (mmengine
-then leaves it alone) and wrap the model with ``device_ids=None``, which is what DDP wants for a
-CPU module.
+CUDA device and a ``pytorch`` (torchrun) or ``slurm`` (srun) launch we create the gloo process
+group first (mmengine then leaves it alone) and wrap the model with ``device_ids=None``, which
+is what DDP wants for a CPU module. Under srun the rank, world size and master address come
+from Slurm's variables as mmengine reads them (``SLURM_PROCID``, ``SLURM_NTASKS``, the first
+host of ``SLURM_NODELIST`` through ``scontrol show hostnames``; ``MASTER_PORT`` or 29500).
 """
 import os
+import subprocess
 
 import torch
 import torch.distributed as torch_dist
@@ -19,9 +22,12 @@ def setup_cpu_distributed(cfg: Config) -> None:
     launcher = cfg.get('launcher', 'none')
     if launcher == 'none' or torch.cuda.is_available():
         return
-    if launcher != 'pytorch':
+    if launcher == 'slurm':
+        export_slurm_process_env()
+    elif launcher != 'pytorch':
         raise RuntimeError(f'--launcher {launcher} on a machine without CUDA: CPU distributed runs are '
-                           'supported with --launcher pytorch (tools/dist_train.sh)')
+                           'supported with --launcher pytorch (tools/dist_train.sh) and --launcher slurm '
+                           '(tools/slurm_train.sh)')
     dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
     if dist_cfg.get('backend', 'nccl') == 'nccl':
         dist_cfg['backend'] = 'gloo'
@@ -33,3 +39,17 @@ def setup_cpu_distributed(cfg: Config) -> None:
                                      find_unused_parameters=cfg.get('find_unused_parameters', False))
     print_log(f'no CUDA device: distributed backend nccl -> {dist_cfg["backend"]}, model wrapped with '
               'device_ids=None', logger='current')
+
+
+def export_slurm_process_env() -> None:
+    """Sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT from an srun task's variables."""
+    missing = [k for k in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST') if k not in os.environ]
+    if missing:
+        raise RuntimeError(f'--launcher slurm outside an srun task: {", ".join(missing)} not set')
+    nodes = os.environ['SLURM_NODELIST']
+    hosts = subprocess.run(['scontrol', 'show', 'hostnames', nodes], capture_output=True, text=True, check=True)
+    os.environ.setdefault('MASTER_ADDR', hosts.stdout.split()[0])
+    os.environ.setdefault('MASTER_PORT', '29500')
+    os.environ['RANK'] = os.environ['SLURM_PROCID']
+    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+    os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')

@@ -6,7 +6,11 @@ reads that check back to the host (``found_inf.item()``), a synchronisation per 
 none of which bf16 needs (it has fp32's exponent range). :class:`AutocastOptimWrapper`
 scales only under fp16. Both wrappers here also ask the model for ``no_sync`` before reading
 the accumulation counter, so a ``torch.compile``d ``train_step`` does not guard on (and
-recompile for) the counter's value.
+recompile for) the counter's value, and both can skip a step whose loss is not finite
+(``skip_nonfinite``, switched on by :class:`~mae_mm.engine.NonFiniteLossHook`).
+
+The configs choose through one builder, :func:`build_amp_optim_wrapper` (registered under that
+name): :class:`AutocastOptimWrapper` where CUDA exists, fp32 :class:`LeanOptimWrapper` where not.
 """
 from contextlib import contextmanager
 from typing import Optional, Union
@@ -24,7 +28,33 @@ _AMP_ONLY_ARGS = ('loss_scale', 'dtype', 'use_fsdp')
 
 @OPTIM_WRAPPERS.register_module()
 class LeanOptimWrapper(OptimWrapper):
-    """mmengine's :class:`OptimWrapper` whose context reads the step counter only under DDP."""
+    """mmengine's :class:`OptimWrapper` whose context reads the step counter only under DDP,
+    and which can skip the steps whose loss is not finite.
+
+    Attributes:
+        skip_nonfinite (bool): Off by default. When True, :meth:`update_params` checks the loss
+            before the backward pass (one host synchronisation per call); a loss with a NaN or
+            inf gets no backward and no optimizer step (weights, optimizer state and step
+            counters stay as they were) and the gradients are zeroed (with gradient
+            accumulation, those of the window so far too).
+            ``NonFiniteLossHook(on_nonfinite='skip')`` switches it on.
+        last_step_skipped (bool): Whether the latest :meth:`update_params` call skipped its
+            step for a non-finite loss.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.skip_nonfinite = False
+        self.last_step_skipped = False
+
+    def update_params(self, loss: torch.Tensor, step_kwargs: Optional[dict] = None,
+                      zero_kwargs: Optional[dict] = None) -> None:
+        """mmengine's backward, step and zero_grad; with ``skip_nonfinite`` only for a finite loss."""
+        self.last_step_skipped = self.skip_nonfinite and not bool(torch.isfinite(loss).all())
+        if self.last_step_skipped:
+            self.zero_grad(**(zero_kwargs or {}))
+            return
+        super().update_params(loss, step_kwargs=step_kwargs, zero_kwargs=zero_kwargs)
 
     @contextmanager
     def optim_context(self, model: nn.Module):
@@ -107,18 +137,42 @@ class AutocastOptimWrapper(LeanOptimWrapper):
 
     @contextmanager
     def optim_context(self, model: nn.Module):
-        with super().optim_context(model), torch.autocast(self.device_type, dtype=self.cast_dtype):
+        with super().optim_context(model), torch.autocast(self.device_type, dtype=self.cast_dtype,
+                                                          enabled=self.autocast_enabled):
             yield
 
+    autocast_enabled = True
 
-def AmpIfAvailableOptimWrapper(**kwargs):  # noqa: N802 (a registry name, used like a class)
-    """Builds an :class:`AutocastOptimWrapper` on a CUDA machine, else an fp32 :class:`LeanOptimWrapper`.
+    def disable_autocast(self) -> None:
+        """From now on the forward runs in float32 and the loss is not scaled (used after a
+        non-finite loss by ``NonFiniteLossHook(on_nonfinite='rollback', disable_amp=True)``)."""
+        self.autocast_enabled = False
+        self.loss_scaler = None
 
-    mmengine's AMP wrapper refuses to build without a GPU, which would make every config
-    with AMP unbuildable (and untestable) on a CPU-only machine. Arguments are those of
-    :class:`AutocastOptimWrapper` (``dtype='bfloat16'``, ``loss_scale``...); on CPU the
-    AMP-only ones are dropped and a warning says so. The optimizer implementation in use
-    (fused, foreach or per-parameter loop) is logged.
+
+def build_amp_optim_wrapper(**kwargs) -> LeanOptimWrapper:
+    """A builder, not a class: returns the mixed-precision optimizer wrapper this machine can run.
+
+    Registered in ``OPTIM_WRAPPERS`` as ``'build_amp_optim_wrapper'``, so a config writes
+    ``optim_wrapper=dict(type='mae_mm.build_amp_optim_wrapper', dtype=..., optimizer=...)``.
+    It picks:
+
+    - with CUDA: :class:`AutocastOptimWrapper` with ``dtype``: ``'bfloat16'`` (the default)
+      autocasts without a loss scaler, ``'float16'`` with a ``GradScaler`` (dynamic unless
+      ``loss_scale`` says otherwise);
+    - without CUDA: an fp32 :class:`LeanOptimWrapper`; the AMP-only arguments (``dtype``,
+      ``loss_scale``, ``use_fsdp``) are dropped and a warning says so. mmengine's AMP wrapper
+      refuses to build without a GPU, which would make every config with AMP unbuildable (and
+      untestable) on a CPU-only machine. ``tools/train.py --amp`` forces autocast anyway
+      (bf16 autocast runs on CPU).
+
+    Args:
+        **kwargs: :class:`AutocastOptimWrapper` arguments (``optimizer``, ``dtype``,
+            ``loss_scale``, ``clip_grad``...). The optimizer implementation in use (fused,
+            foreach or per-parameter loop) is logged.
+
+    Returns:
+        LeanOptimWrapper: an :class:`AutocastOptimWrapper` or a plain :class:`LeanOptimWrapper`.
     """
     optimizer = kwargs['optimizer']
     impl = next((name for name in ('fused', 'foreach') if optimizer.defaults.get(name)),
@@ -130,4 +184,10 @@ def AmpIfAvailableOptimWrapper(**kwargs):  # noqa: N802 (a registry name, used l
     return LeanOptimWrapper(**{k: v for k, v in kwargs.items() if k not in _AMP_ONLY_ARGS})
 
 
-OPTIM_WRAPPERS.register_module(name='AmpIfAvailableOptimWrapper', module=AmpIfAvailableOptimWrapper)
+def _renamed_amp_if_available(**kwargs):
+    raise ValueError("optim_wrapper type 'AmpIfAvailableOptimWrapper' was renamed: write "
+                     "type='mae_mm.build_amp_optim_wrapper' (same arguments; a builder function, not a class)")
+
+
+OPTIM_WRAPPERS.register_module(name='build_amp_optim_wrapper', module=build_amp_optim_wrapper)
+OPTIM_WRAPPERS.register_module(name='AmpIfAvailableOptimWrapper', module=_renamed_amp_if_available)

@@ -6,6 +6,9 @@ after a resume are not those of the uninterrupted run. This hook stores the Pyth
 torch and CUDA generator states of every rank in each checkpoint and puts them back at the
 point of the loop that matches the save: the start of the next epoch for an epoch-based loop,
 the first iteration after mmengine has skipped the trained batches for an iteration-based one.
+:class:`~mae_mm.engine.train_loop.ResumableEpochBasedTrainLoop` takes the states over and puts
+them back itself, at the end of the trained batches when a checkpoint was saved in the middle
+of an epoch.
 
 Validation runs between a save and the next training step, so it must not consume the
 training streams either (else an uninterrupted run, which validated, and a resumed run, which
@@ -72,9 +75,11 @@ class RandomStateHook(Hook):
         self._gathered: Optional[List[Dict]] = None
         self._gathered_at = -1
 
-    def _gather(self, runner) -> None:
-        """Collects every rank's states; runs on all ranks (mmengine saves from rank 0 only,
-        so the collective cannot live in ``before_save_checkpoint``)."""
+    def gather_random_states(self, runner) -> None:
+        """Collects every rank's states for a save of this iteration; runs on all ranks
+        (mmengine saves from rank 0 only, so the collective cannot live in
+        ``before_save_checkpoint``). Hooks that save outside the CheckpointHook's schedule
+        (SaveOnSignalHook) call it first."""
         state = capture_random_state()
         self._gathered = all_gather_object(state) if get_world_size() > 1 else [state]
         self._gathered_at = runner.iter
@@ -82,11 +87,11 @@ class RandomStateHook(Hook):
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         # runs before the CheckpointHook's after_train_iter (priority), on every rank
         if get_world_size() > 1 and _iter_checkpoint_due(runner):
-            self._gather(runner)
+            self.gather_random_states(runner)
 
     def after_train_epoch(self, runner) -> None:
         if get_world_size() > 1:
-            self._gather(runner)
+            self.gather_random_states(runner)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         if self._gathered is None or self._gathered_at != runner.iter:
@@ -102,6 +107,9 @@ class RandomStateHook(Hook):
             print_log(f'the checkpoint holds the random states of {len(states)} processes and this run has '
                       f'{get_world_size()}: training resumes with fresh random streams (not bit-exact)',
                       logger='current', level=logging.WARNING)
+            return
+        if hasattr(runner.train_loop, 'set_resume_random_state'):  # the loop restores them where they belong
+            runner.train_loop.set_resume_random_state(states[get_rank()])
             return
         self._pending = states[get_rank()]
 

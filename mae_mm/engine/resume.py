@@ -1,10 +1,9 @@
 """Finding the checkpoint a killed run resumes from, skipping any that is not whole."""
-import logging
 import glob
+import logging
 import os.path as osp
-import re
 import zipfile
-from typing import List, Optional, Tuple
+from typing import Optional
 
 from mmengine.logging import print_log
 
@@ -28,33 +27,43 @@ def checkpoint_problem(path: str) -> Optional[str]:
     return None
 
 
-def _numbered_checkpoints(work_dir: str) -> List[Tuple[int, str]]:
-    """``epoch_N.pth`` / ``iter_N.pth`` in ``work_dir`` as (N, path), newest first."""
-    found = []
-    for path in glob.glob(osp.join(work_dir, '*.pth')):
-        match = re.fullmatch(r'(?:epoch|iter)_(\d+)\.pth', osp.basename(path))
-        if match:
-            found.append((int(match.group(1)), path))
-    return sorted(found, reverse=True)
+def checkpoint_iteration(path: str) -> int:
+    """The training iteration a checkpoint was saved at (``meta.iter``), read without loading
+    its tensors (memory-mapped); a ValueError when it has none."""
+    import torch
+
+    ckpt = torch.load(path, map_location='cpu', mmap=True, weights_only=True)
+    meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
+    if not isinstance(meta, dict) or 'iter' not in meta:
+        raise ValueError('no meta.iter: not a training checkpoint')
+    return int(meta['iter'])
 
 
 def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
-    """The checkpoint ``--resume`` continues from: the one named in ``work_dir/last_checkpoint``
-    when it is whole, else the newest whole ``epoch_N.pth``/``iter_N.pth``; None if there is none.
+    """The checkpoint ``--resume`` continues from: of the whole ``*.pth`` files in ``work_dir``,
+    the one saved at the latest training iteration (``meta.iter``, not the file name: a
+    mid-epoch ``iter_50.pth`` written on a signal is older than ``epoch_4.pth`` of 4 x 20
+    iterations); among equal iterations the one ``work_dir/last_checkpoint`` names, then the
+    newest file. None when there is none.
 
     Each checkpoint passed over is logged with the reason.
     """
-    candidates = []
-    pointer = osp.join(work_dir, 'last_checkpoint')
+    pointer, named = osp.join(work_dir, 'last_checkpoint'), None
     if osp.isfile(pointer):
         with open(pointer) as f:
-            named = f.read().strip()
-        if named:
-            candidates.append(named if osp.isabs(named) else osp.join(work_dir, osp.basename(named)))
-    candidates += [path for _, path in _numbered_checkpoints(work_dir)]
-    for path in dict.fromkeys(candidates):  # ordered, without repeats
+            text = f.read().strip()
+        if text:
+            named = osp.abspath(text if osp.isabs(text) else osp.join(work_dir, osp.basename(text)))
+    ranked = []
+    for path in sorted(glob.glob(osp.join(work_dir, '*.pth'))):
         problem = checkpoint_problem(path)
         if problem is None:
-            return path
+            try:
+                ranked.append((checkpoint_iteration(path), osp.abspath(path) == named, osp.getmtime(path), path))
+                continue
+            except Exception as err:  # noqa: BLE001  any unreadable file is passed over, with the reason
+                problem = f'unreadable ({err})'
         print_log(f'not resuming from {path}: {problem}', logger='current', level=logging.WARNING)
-    return None
+    if named is not None and not osp.isfile(named):
+        print_log(f'{pointer} names {named}, which is missing', logger='current', level=logging.WARNING)
+    return max(ranked)[3] if ranked else None

@@ -2,10 +2,11 @@
 
 Data-loader workers are separate processes, so a counter in the transform never reaches the
 main process. Each skip instead appends one line to ``<log_dir>/skipped_images.txt`` (the
-folder of the run's log file); this hook names that file for the workers (an environment
-variable set before they start, which forked and spawned workers both inherit), reads it back
-and reports: every ``interval`` training iterations when the count grew, after every epoch, and
-at the end of training. The total goes to the message hub (``skipped_images``, kept in
+folder of the run's log file). This hook hands that path to the train dataset's
+``LoadCheckedImage`` transforms (their ``skip_record``, set in ``before_train``: after the
+dataset is built, before any worker starts, so the path travels with the dataset into forked and
+spawned workers alike), reads the file back and reports: every ``interval`` training
+iterations when the count grew, after every epoch, and at the end of training. The total goes to the message hub (``skipped_images``, kept in
 checkpoints, so a resumed run carries the count on) and to the visualiser's scalars.
 
 The log shows each skipped file's warning once per process (mmengine's logger drops repeated
@@ -15,13 +16,28 @@ only see their own skips. Samples a worker prefetches count when they are loaded
 iteration-based report can run a few batches early; the end-of-epoch and end-of-training counts
 are exact.
 """
-import os
 import os.path as osp
+from typing import Iterator
 
 from mmengine.hooks import Hook
 
-from ..datasets.transforms import SKIPPED_IMAGES_ENV, SKIPPED_IMAGES_FILE
+from ..datasets.transforms import SKIPPED_IMAGES_FILE, LoadCheckedImage
 from ..registry import HOOKS
+
+
+def checked_loaders(node) -> Iterator[LoadCheckedImage]:
+    """Every :class:`LoadCheckedImage` of a dataset's pipeline, through dataset wrappers (``dataset``,
+    ``datasets``) and composed transforms (``transforms``, lists of them)."""
+    if isinstance(node, LoadCheckedImage):
+        yield node
+    elif isinstance(node, (list, tuple)):
+        for child in node:
+            yield from checked_loaders(child)
+    else:
+        for attr in ('pipeline', 'transforms', 'dataset', 'datasets'):
+            child = getattr(node, attr, None)
+            if child is not None and child is not node:
+                yield from checked_loaders(child)
 
 
 @HOOKS.register_module()
@@ -38,17 +54,17 @@ class SkippedImagesHook(Hook):
     def __init__(self, interval: int = 50) -> None:
         self.interval = interval
         self.path = None
-        self._env_before = None
         self._base = 0  # skips of the runs this one resumed from
         self._reported = 0
         self._epoch_start = 0
 
     def before_run(self, runner) -> None:
         self.path = osp.join(runner.log_dir, SKIPPED_IMAGES_FILE)
-        self._env_before = os.environ.get(SKIPPED_IMAGES_ENV)
-        os.environ[SKIPPED_IMAGES_ENV] = self.path
 
     def before_train(self, runner) -> None:
+        # the train loop has built its dataloader; its workers start with the first epoch's iterator
+        for loader in checked_loaders(runner.train_dataloader.dataset):
+            loader.skip_record = self.path
         self._base = runner.message_hub.get_info('skipped_images', 0)  # after load_or_resume
 
     def records(self) -> list:
@@ -82,9 +98,3 @@ class SkippedImagesHook(Hook):
 
     def after_train(self, runner) -> None:
         self._report(runner, 'in this run', len(self.records()))
-
-    def after_run(self, runner) -> None:
-        if self._env_before is None:
-            os.environ.pop(SKIPPED_IMAGES_ENV, None)
-        else:
-            os.environ[SKIPPED_IMAGES_ENV] = self._env_before

@@ -1,4 +1,7 @@
-from . import cls, det, seg  # noqa: F401  (register the transfer models)
+"""The ViT, MAE and the classification backbone. The detection (``mae_mm.models.det``) and
+segmentation (``mae_mm.models.seg``) parts are imported by the configs that use them
+(``custom_imports``), so that a pretraining run never imports mmdet or mmseg."""
+from . import cls  # noqa: F401  (registers the classification backbone)
 from .mae import MAEDecoder, MAEEncoder, MaskedAutoencoder, MaskedPixelLoss, random_masking
 from .vit import PlainViT
 

@@ -1,12 +1,17 @@
 """Fault injection for the reliability tests, loaded into a training run with
 ``custom_imports=dict(imports=['mae_mm_faults'])`` (tests/helpers on PYTHONPATH)."""
+import json
 import os
+import signal
+import sys
+import time
 
 import torch
-from mmengine.dist import all_reduce
+from mmengine.dist import all_reduce, get_rank
 from mmengine.hooks import Hook
 from mmengine.model import BaseModel, is_model_wrapper
 
+from mae_mm.engine.preemption import signal_received
 from mae_mm.models.mae import MaskedAutoencoder
 from mae_mm.registry import HOOKS, MODELS
 
@@ -27,22 +32,41 @@ class KillDuringCheckpointWriteHook(Hook):
 
 
 @HOOKS.register_module()
+class RecordImportedToolboxesHook(Hook):
+    """Writes the top-level OpenMMLab toolboxes the process has imported, after training, to ``path`` (JSON)."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def after_train(self, runner):
+        with open(self.path, 'w') as f:
+            json.dump(sorted({m.split('.')[0] for m in sys.modules} & {'mmdet', 'mmseg', 'mmpretrain'}), f)
+
+
+@HOOKS.register_module()
 class InjectNonFiniteLossHook(Hook):
-    """Multiplies the model's loss by NaN at training iteration ``at_iter`` (1-based)."""
+    """Multiplies the model's loss by NaN at training iteration ``at_iter`` (1-based), the first
+    time the run reaches that iteration only: after a rollback the run passes it again, cleanly."""
 
     def __init__(self, at_iter: int):
         self.at_iter = at_iter
         self._saved = None
+        self._fired = False
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
-        if runner.iter + 1 != self.at_iter:
+        self._restore()  # a rollback skips the after_train_iter of the poisoned iteration
+        if runner.iter + 1 != self.at_iter or self._fired:
             return
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         loss = model.loss
         model.loss = lambda *args, **kwargs: {k: v * float('nan') for k, v in loss(*args, **kwargs).items()}
         self._saved = (model, loss)
+        self._fired = True
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        self._restore()
+
+    def _restore(self):
         if self._saved is not None:
             model, loss = self._saved
             model.loss = loss
@@ -73,3 +97,47 @@ class SampleSeededMaskedAutoencoder(MaskedAutoencoder):
             all_reduce(value, op='mean')
             log_vars[key] = value
         return loss, log_vars
+
+
+@HOOKS.register_module()
+class PauseAtIterHook(Hook):
+    """At the start of each training iteration in ``at_iters`` (1-based), writes
+    ``marker_dir/paused_<iter>_rank<rank>`` (holding this process's pid) and waits, up to
+    ``timeout`` seconds, until the process has caught a signal: a test then signals the run in the
+    middle of that iteration, however long its start-up took."""
+
+    def __init__(self, at_iters, marker_dir, timeout=120):
+        self.at_iters = set(at_iters)
+        self.marker_dir = marker_dir
+        self.timeout = timeout
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if runner.iter + 1 not in self.at_iters:
+            return
+        path = os.path.join(self.marker_dir, f'paused_{runner.iter + 1}_rank{get_rank()}')
+        with open(path + '.tmp', 'w') as f:
+            f.write(str(os.getpid()))
+        os.replace(path + '.tmp', path)
+        deadline = time.time() + self.timeout
+        while signal_received() is None and time.time() < deadline:
+            time.sleep(0.05)
+
+
+@HOOKS.register_module()
+class SignalSelfHook(Hook):
+    """Sends SIGUSR1 to this process before training starts (``when='before_train'``), or while
+    the first checkpoint of epoch ``at_epoch``'s end is being written (``when='save'``)."""
+
+    def __init__(self, when: str, at_epoch: int = 1):
+        self.when = when
+        self.at_epoch = at_epoch
+        self._fired = False
+
+    def before_train(self, runner):
+        if self.when == 'before_train':
+            os.kill(os.getpid(), signal.SIGUSR1)
+
+    def before_save_checkpoint(self, runner, checkpoint):
+        if self.when == 'save' and not self._fired and checkpoint['meta']['epoch'] == self.at_epoch:
+            self._fired = True
+            os.kill(os.getpid(), signal.SIGUSR1)

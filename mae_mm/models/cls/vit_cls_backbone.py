@@ -2,10 +2,9 @@
 from typing import Tuple
 
 import torch
-import torch.nn as nn
 
 from mae_mm.registry import MODELS
-from ..vit import PlainViT
+from ..vit import PlainViT, refuse_renamed
 
 
 @MODELS.register_module()
@@ -13,6 +12,8 @@ class ViTClsBackbone(PlainViT):
     """:class:`PlainViT` returning one feature per image, for ``mmpretrain.ImageClassifier``.
 
     Args:
+        img_size (int | tuple): The input size; the position table is stored on its grid, so a
+            pretraining checkpoint's table of another grid is resampled once, at load.
         out_type (str): ``'avg_featmap'`` (fine-tuning, the paper's default): the mean of the
             patch tokens through a LayerNorm ``fc_norm``; the final ``norm`` is not built, as in
             the paper's code. ``'cls_token'`` (linear probing): the cls token after ``norm``.
@@ -25,15 +26,15 @@ class ViTClsBackbone(PlainViT):
     """
 
     OUT_TYPES = ('avg_featmap', 'cls_token')
+    position_grid_arg = 'img_size'
 
-    def __init__(self, out_type: str = 'avg_featmap', frozen: bool = False, **kwargs):
+    def __init__(self, img_size=224, out_type: str = 'avg_featmap', frozen: bool = False, **kwargs):
         if out_type not in self.OUT_TYPES:
             raise ValueError(f'out_type must be one of {self.OUT_TYPES}, got {out_type!r}')
-        kwargs.setdefault('final_norm', out_type == 'cls_token')
-        super().__init__(**kwargs)
-        self.out_type = out_type
-        if out_type == 'avg_featmap':
-            self.fc_norm = nn.LayerNorm(self.embed_dim, eps=1e-6)
+        refuse_renamed(type(self).__name__, kwargs, dict(pretrain_img_size=(
+            'the position table is stored for img_size, the input size')), others_allowed=True)
+        super().__init__(pretrain_img_size=img_size, out_type=out_type, **kwargs)
+        self.img_size = self.pretrain_img_size
         self.frozen = frozen
         if frozen:
             self.requires_grad_(False)
@@ -45,8 +46,4 @@ class ViTClsBackbone(PlainViT):
 
     def forward(self, imgs: torch.Tensor) -> Tuple[torch.Tensor]:
         """(B, C, H, W) -> ((B, D),): the pooled or cls feature, as a 1-tuple (mmpretrain's convention)."""
-        x, _ = self.patch_tokens(imgs)
-        x = self.run_blocks(self.with_cls_token(x))
-        if self.out_type == 'avg_featmap':
-            return (self.fc_norm(x[:, 1:].mean(dim=1)),)
-        return (self.norm(x)[:, 0],)
+        return (super().forward(imgs),)

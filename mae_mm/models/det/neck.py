@@ -10,7 +10,7 @@ from mmengine.model import BaseModule
 
 from mae_mm.registry import MODELS
 
-from ..vit import resolve_arch
+from ..vit import refuse_renamed
 from .norm import LayerNorm2d
 
 
@@ -46,7 +46,7 @@ class SimpleFeaturePyramid(BaseModule):
     (``num_outs``) max-pool the last one with stride 2, as ViTDet's P6.
 
     Args:
-        vit_arch (str | dict): The backbone's ViT preset; the input width is its ``embed_dim``.
+        in_channels (int): Channels of the backbone's map (the ViT width, 768 for ViT-B).
         out_channels (int): Width of every level (256).
         scale_factors (sequence of float): 4, 2, 1, 1/2 give strides 4 to 32 from a stride-16 map.
         num_outs (int): Levels returned; 5 adds P6.
@@ -61,19 +61,21 @@ class SimpleFeaturePyramid(BaseModule):
     """
 
     def __init__(self,
-                 vit_arch='base',
+                 in_channels: int = 768,
                  out_channels: int = 256,
                  scale_factors: Sequence[float] = (4.0, 2.0, 1.0, 0.5),
                  num_outs: int = 5,
                  norm_cfg: Optional[dict] = dict(type='mae_mm.LayerNorm2d', eps=1e-6),
-                 init_cfg: Optional[dict] = None):
+                 init_cfg: Optional[dict] = None,
+                 **renamed):
+        refuse_renamed(type(self).__name__, renamed, dict(
+            vit_arch="the input width is in_channels, the backbone's embed_dim (vit_sizes' embed_dim in the configs)"))
         if init_cfg is None:  # Caffe2's xavier fill of the convolutions, as ViTDet
             init_cfg = dict(type='Kaiming', layer='Conv2d', a=1, mode='fan_in', nonlinearity='leaky_relu',
                             distribution='uniform')
         super().__init__(init_cfg=init_cfg)
         if num_outs < len(scale_factors):
             raise ValueError(f'num_outs {num_outs} < {len(scale_factors)} scale factors')
-        in_channels = resolve_arch(vit_arch)['embed_dim']
         self.num_outs = num_outs
         self.rescales = nn.ModuleList()
         self.lateral_convs = nn.ModuleList()

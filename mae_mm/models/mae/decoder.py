@@ -2,10 +2,9 @@
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
-from torch.utils.checkpoint import checkpoint
 
 from mae_mm.registry import MODELS
-from ..vit import Block, init_mae_weights, sincos_2d_table
+from ..vit import Block, init_mae_weights, run_blocks, sincos_2d_table
 
 
 @MODELS.register_module()
@@ -55,9 +54,5 @@ class MAEDecoder(BaseModule):
         patches = torch.cat([x[:, 1:], masked], dim=1)  # (B, L, E) shuffled order: visible first
         patches = patches.gather(1, ids_restore.unsqueeze(-1).expand(-1, -1, x.shape[-1]))  # the one unshuffle
         x = torch.cat([x[:, :1], patches], dim=1) + self.pos_embed
-        for blk in self.blocks:
-            if self.with_checkpoint and self.training and x.requires_grad:
-                x = checkpoint(blk, x, use_reentrant=False)
-            else:
-                x = blk(x)
+        x, _ = run_blocks(self.blocks, x, checkpointed=self.with_checkpoint and self.training)
         return self.pred(self.norm(x[:, 1:]))  # the cls token needs no pixels

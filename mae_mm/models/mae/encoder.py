@@ -14,7 +14,7 @@ class MAEEncoder(PlainViT):
 
     Args:
         mask_ratio (float): Fraction of patches dropped per sample, in (0, 1).
-        **kwargs: :class:`PlainViT` arguments (``arch``, ``img_size``, ``patch_size``...).
+        **kwargs: :class:`PlainViT` arguments (``arch``, ``pretrain_img_size``, ``patch_size``...).
     """
 
     def __init__(self, mask_ratio: float = 0.75, **kwargs):
@@ -29,7 +29,7 @@ class MAEEncoder(PlainViT):
         """Encodes a random visible subset.
 
         Args:
-            imgs: (B, C, H, W) at the stored resolution.
+            imgs: (B, C, H, W) at ``pretrain_img_size``.
             noise: Optional (B, L) masking noise (smallest kept).
 
         Returns:
@@ -37,9 +37,10 @@ class MAEEncoder(PlainViT):
             mask: (B, L), 1 = masked.
             ids_restore: (B, L).
         """
-        if tuple(imgs.shape[-2:]) != self.img_size:
-            raise ValueError(f'MAE pretraining expects {self.img_size} inputs, got {tuple(imgs.shape[-2:])}')
+        if tuple(imgs.shape[-2:]) != self.pretrain_img_size:
+            raise ValueError(f'MAE pretraining expects {self.pretrain_img_size} inputs (pretrain_img_size), '
+                             f'got {tuple(imgs.shape[-2:])}')
         x, _ = self.patch_tokens(imgs)
         x, mask, ids_restore = random_masking(x, self.mask_ratio, noise)
-        x = self.run_blocks(self.with_cls_token(x))
+        x, _ = self.run_blocks(self.with_cls_token(x))  # no grid: the visible tokens are a random subset
         return self.norm(x), mask, ids_restore

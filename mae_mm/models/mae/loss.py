@@ -24,9 +24,8 @@ class MaskedPixelLoss(nn.Module):
         """(B, L, P) image patches -> (B, L, P) regression targets."""
         if not self.norm_pix:
             return patches
-        mean = patches.mean(dim=-1, keepdim=True)
-        var = patches.var(dim=-1, keepdim=True, unbiased=True)
-        return (patches - mean) / (var + self.eps) ** 0.5
+        mean, std = self.patch_stats(patches)
+        return (patches - mean) / std
 
     def to_pixels(self, pred: torch.Tensor, patches: torch.Tensor) -> torch.Tensor:
         """Maps predictions (B, L, P) back to pixel space using the true patches' statistics.
@@ -36,9 +35,14 @@ class MaskedPixelLoss(nn.Module):
         """
         if not self.norm_pix:
             return pred
+        mean, std = self.patch_stats(patches)
+        return pred * std + mean
+
+    def patch_stats(self, patches: torch.Tensor):
+        """(B, L, P) -> each patch's mean and ``sqrt(unbiased var + eps)``, both (B, L, 1)."""
         mean = patches.mean(dim=-1, keepdim=True)
         var = patches.var(dim=-1, keepdim=True, unbiased=True)
-        return pred * (var + self.eps) ** 0.5 + mean
+        return mean, (var + self.eps) ** 0.5
 
     def forward(self, pred: torch.Tensor, patches: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """pred (B, L, P), image patches (B, L, P), mask (B, L) with 1 = masked -> scalar."""

@@ -6,20 +6,20 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..vit import AttentionBias, relative_offsets
+
 
 @functools.lru_cache(maxsize=16)
 def relative_offset_index(grid_hw: Tuple[int, int], device: torch.device) -> torch.Tensor:
     """(h*w, h*w) index of the offset between patches i and j in a (2h-1, 2w-1) table.
 
-    Patches are in row-major order; entry (i, j) is ``(yi - yj + h - 1) * (2w - 1) + xi - xj + w - 1``.
+    Patches are in row-major order; entry (i, j) is ``(yi - yj + h - 1) * (2w - 1) + xi - xj + w - 1``,
+    from the per-axis offsets of :func:`~mae_mm.models.vit.relative_offsets`.
     Cached per grid and device: every block of every forward indexes with the same one (read only).
     """
     h, w = grid_hw
-    ys, xs = torch.meshgrid(torch.arange(h, device=device), torch.arange(w, device=device), indexing='ij')
-    ys, xs = ys.flatten(), xs.flatten()
-    dy = ys[:, None] - ys[None, :] + h - 1
-    dx = xs[:, None] - xs[None, :] + w - 1
-    return dy * (2 * w - 1) + dx
+    dy, dx = relative_offsets(h, device), relative_offsets(w, device)  # (h, h), (w, w)
+    return (dy[:, None, :, None] * (2 * w - 1) + dx[None, :, None, :]).reshape(h * w, h * w)
 
 
 def fit_offset_table(table: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
@@ -39,7 +39,7 @@ def fit_offset_table(table: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor
     return table[top:top + size[0], left:left + size[1]]
 
 
-class RelativePositionBias(nn.Module):
+class RelativePositionBias(AttentionBias):
     """The relative position bias of one attention layer, as in BEiT (with the cls token).
 
     Args:
@@ -50,8 +50,11 @@ class RelativePositionBias(nn.Module):
     Parameter ``relative_position_bias_table``: ((2Gh-1)(2Gw-1) + 3, heads), BEiT's layout: the
     offsets in row-major order, then cls->patch, patch->cls and cls->cls. It starts at zero
     (MAE's transfer recipe), so a model with the bias computes what the model without it does
-    until training moves it.
+    until training moves it. A checkpoint's table for another (square) grid is resampled to it
+    at load (``adapted_at_load``); an input grid other than ``grid_size`` uses a fitted copy.
     """
+
+    adapted_at_load = ('relative_position_bias_table',)
 
     def __init__(self, grid_size: Tuple[int, int], num_heads: int):
         super().__init__()
@@ -60,7 +63,12 @@ class RelativePositionBias(nn.Module):
         gh, gw = self.grid_size
         self.relative_position_bias_table = nn.Parameter(torch.zeros((2 * gh - 1) * (2 * gw - 1) + 3, num_heads))
 
-    def forward(self, grid_hw: Tuple[int, int]) -> torch.Tensor:
+    def forward(self, q: torch.Tensor, grid_hw: Tuple[int, int]) -> torch.Tensor:
+        """q (B, heads, 1 + h*w, d_head) of a cls token and a (h, w) grid -> (1, heads, 1 + h*w, 1 + h*w)
+        in q's dtype, the attention's under autocast."""
+        return self.table_bias(grid_hw).to(q.dtype)
+
+    def table_bias(self, grid_hw: Tuple[int, int]) -> torch.Tensor:
         """The bias for a (h, w) patch grid after a cls token: (1, heads, 1 + h*w, 1 + h*w)."""
         h, w = grid_hw
         gh, gw = self.grid_size

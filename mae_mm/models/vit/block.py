@@ -1,12 +1,16 @@
-"""Pre-norm transformer block with fused scaled-dot-product attention.
+"""Pre-norm transformer block with fused scaled-dot-product attention, global or in windows.
 
 Parameter names follow timm's ViT (``attn.qkv``, ``attn.proj``, ``mlp.fc1``, ``mlp.fc2``,
 ``norm1``, ``norm2``), so official MAE checkpoints map onto ours key for key.
 """
+from typing import Callable, Optional, Tuple
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn.bricks import DropPath
+
+from .window import window_partition, window_unpartition
 
 
 class Attention(nn.Module):
@@ -85,21 +89,48 @@ class Block(nn.Module):
         qkv_bias (bool): Bias on q/k/v.
         drop_path (float): Stochastic-depth rate of this block.
         norm_eps (float): LayerNorm epsilon (1e-6 as in the paper's code).
+        window_size (int): 0: attention over all tokens. k > 0: attention within non-overlapping
+            k x k windows of the token grid, zero-padded to a multiple of k (ViTDet); the tokens
+            must then be exactly the grid's, without a cls token.
+        attn_bias (callable, optional): Builds the block's bias provider (an
+            :class:`~mae_mm.models.vit.AttentionBias`) from its :class:`Attention`; the provider
+            is ``rel_pos_bias`` and computes the bias for the grid of each call (a window's
+            grid in a window block).
     """
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, qkv_bias: bool = True,
-                 drop_path: float = 0.0, norm_eps: float = 1e-6):
+                 drop_path: float = 0.0, norm_eps: float = 1e-6, window_size: int = 0,
+                 attn_bias: Optional[Callable[[Attention], nn.Module]] = None):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
         self.attn = Attention(dim, num_heads, qkv_bias=qkv_bias)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        self.window_size = window_size
+        self.rel_pos_bias = attn_bias(self.attn) if attn_bias is not None else None
 
-    def forward(self, x: torch.Tensor, attn_bias: torch.Tensor = None) -> torch.Tensor:
-        """(B, N, D) -> (B, N, D)."""
-        x = x + self.drop_path(self.attn(self.norm1(x), attn_bias))
+    def forward(self, x: torch.Tensor, grid_hw: Optional[Tuple[int, int]] = None) -> torch.Tensor:
+        """(B, N, D) -> (B, N, D); ``grid_hw`` (h, w) is the patch grid, needed by windows and the bias."""
+        x = x + self.drop_path(self.attention(self.norm1(x), grid_hw))
         return x + self.drop_path(self.mlp(self.norm2(x)))
+
+    def attention(self, x: torch.Tensor, grid_hw: Optional[Tuple[int, int]]) -> torch.Tensor:
+        """(B, N, D) normalised tokens -> (B, N, D), over the whole grid or window by window."""
+        if not self.window_size:
+            return self.attend_grid(x, grid_hw)
+        ws, (b, n, d) = self.window_size, x.shape
+        if grid_hw is None or n != grid_hw[0] * grid_hw[1]:
+            raise ValueError(f'window attention needs exactly the {grid_hw} grid\'s tokens, got {n}')
+        windows, padded_hw = window_partition(x.view(b, grid_hw[0], grid_hw[1], d), ws)
+        windows = self.attend_grid(windows.view(-1, ws * ws, d), (ws, ws))
+        return window_unpartition(windows.view(-1, ws, ws, d), ws, padded_hw, grid_hw).view(b, n, d)
+
+    def attend_grid(self, x: torch.Tensor, grid_hw: Optional[Tuple[int, int]]) -> torch.Tensor:
+        """(B, N, D) -> (B, N, D): q, k, v, the provider's bias for the grid, attention, projection."""
+        q, k, v = self.attn.project_qkv(x)  # (B, heads, N, d_head) each
+        bias = self.rel_pos_bias(q, grid_hw) if self.rel_pos_bias is not None else None
+        return self.attn.project_out(self.attn.attend(q, k, v, bias))
 
 
 def init_mae_weights(module: nn.Module) -> None:

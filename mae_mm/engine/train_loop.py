@@ -1,0 +1,162 @@
+"""Train loops that continue at any iteration: mid-epoch after a preemption, or back at a
+checkpoint after a non-finite loss.
+
+mmengine's ``EpochBasedTrainLoop`` restarts an epoch at batch 0 when it resumes, so a run saved
+in the middle of an epoch (:class:`~mae_mm.engine.preemption.SaveOnSignalHook`) would train
+the epoch's first batches twice. :class:`ResumableEpochBasedTrainLoop` continues at the saved
+iteration with the data order and augmentation draws of the run that never stopped: it makes
+the epoch's data iterator, draws and drops the batches already trained, then puts back the
+random states of the saved iteration (RandomStateHook saves them with every checkpoint). That
+is exact because nothing else carries state into an epoch's batches: mmengine's samplers draw
+their order from a generator of their own seeded by (seed, epoch), and mmengine seeds each
+DataLoader worker from (seed, rank, worker id) when the iterator starts it (non-persistent
+workers restart every epoch; with ``num_workers=0`` the dropped batches' draws are overwritten
+by the restored states). Dropping a batch costs its loading.
+
+Both loops also roll back: a hook raises :class:`RollbackRequested` during an iteration (the
+rest of that iteration's hooks do not run, so nothing of it is saved); the loop reloads the
+checkpoint through ``runner.resume`` (weights, optimizer, loss scale, schedulers, counters,
+random states) and continues from its iteration as a resumed run would.
+"""
+import logging
+from typing import Callable, Optional
+
+from mmengine.logging import print_log
+from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
+from mmengine.runner.loops import _InfiniteDataloaderIterator
+
+from mae_mm.registry import LOOPS
+from .random_state_hook import restore_random_state
+
+
+class RollbackRequested(Exception):
+    """Raised by a hook inside an iteration to send training back to ``checkpoint``.
+
+    Args:
+        checkpoint (str): The whole checkpoint to go back to.
+        reason (str): Why, for the log.
+        on_loaded (callable, optional): ``f(runner)`` called once the checkpoint is loaded
+            (e.g. to lower the lr, which loading the optimizer state has just restored).
+    """
+
+    def __init__(self, checkpoint: str, reason: str, on_loaded: Optional[Callable] = None):
+        super().__init__(f'rollback to {checkpoint}: {reason}')
+        self.checkpoint = checkpoint
+        self.reason = reason
+        self.on_loaded = on_loaded
+
+
+class _RollbackMixin:
+    """``_rollback``: reload a checkpoint in the middle of training, as ``--resume`` does at the start."""
+
+    supports_rollback = True
+
+    def _rollback(self, request: RollbackRequested) -> None:
+        runner = self.runner
+        print_log(f'rolling back to {request.checkpoint} ({request.reason})', logger='current',
+                  level=logging.WARNING)
+        runner._resume = True  # the random states are restored on a resume only (RandomStateHook)
+        runner.resume(request.checkpoint)
+        if request.on_loaded is not None:
+            request.on_loaded(runner)
+        print_log(f'continuing from iteration {self._iter + 1} (epoch {self._epoch + 1})', logger='current',
+                  level=logging.WARNING)
+
+
+@LOOPS.register_module()
+class ResumableEpochBasedTrainLoop(_RollbackMixin, EpochBasedTrainLoop):
+    """mmengine's epoch-based loop that resumes (and rolls back) to any iteration inside an epoch.
+
+    Arguments are those of ``EpochBasedTrainLoop``. With a checkpoint saved at the end of an
+    epoch it behaves exactly as mmengine's loop (plus :class:`RollbackRequested`).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._resume_state: Optional[dict] = None
+
+    def set_resume_random_state(self, state: dict) -> None:
+        """This rank's random states of a loaded checkpoint; :meth:`run_epoch` puts them back
+        before the epoch (a checkpoint of an epoch's end) or after the trained batches (inside one)."""
+        self._resume_state = state
+
+    def run(self):
+        self.runner.call_hook('before_train')
+        while self._epoch < self._max_epochs and not self.stop_training:
+            if not self.run_epoch():
+                continue  # rolled back: the epoch the checkpoint is in runs next
+            self._decide_current_val_interval()
+            if (self.runner.val_loop is not None and self._epoch >= self.val_begin
+                    and (self._epoch % self.val_interval == 0 or self._epoch == self._max_epochs)):
+                self.runner.val_loop.run()
+        self.runner.call_hook('after_train')
+        return self.runner.model
+
+    def run_epoch(self) -> bool:
+        """One epoch from the first batch not yet trained; False when it rolled back instead."""
+        length = len(self.dataloader)
+        done = self._iter - self._epoch * length  # batches of this epoch already trained
+        if not 0 <= done <= length:
+            raise ValueError(f'iteration {self._iter} is not in epoch {self._epoch + 1} of {length} iterations: '
+                             'the checkpoint was saved with another data set or batch size')
+        state, self._resume_state = self._resume_state, None
+        if not done and state is not None:  # saved at the end of the previous epoch
+            restore_random_state(state)
+        self.runner.call_hook('before_train_epoch')
+        self.runner.model.train()
+        batches = iter(self.dataloader) if done < length else iter(())  # all trained: to its end hooks
+        if done:
+            print_log(f'resuming inside epoch {self._epoch + 1} after its batch {done} of {length}: drawing and '
+                      'dropping the batches already trained', logger='current')
+            for _ in range(done if done < length else 0):
+                next(batches)
+            if state is not None:
+                restore_random_state(state)
+        try:
+            for idx, data_batch in enumerate(batches, start=done):
+                self.run_iter(idx, data_batch)
+        except RollbackRequested as request:
+            self._rollback(request)
+            return False
+        self.runner.call_hook('after_train_epoch')
+        self._epoch += 1
+        return True
+
+
+@LOOPS.register_module()
+class ResumableIterBasedTrainLoop(_RollbackMixin, IterBasedTrainLoop):
+    """mmengine's iteration-based loop (which already resumes at any iteration) that can also roll back.
+
+    After a rollback it makes a new data iterator and skips the trained batches, as mmengine's
+    loop does when a run resumes; RandomStateHook then restores the checkpoint's states before
+    the next iteration.
+    """
+
+    def run(self):
+        self.runner.call_hook('before_train')
+        self.runner.call_hook('before_train_epoch')
+        self._advance()
+        while self._iter < self._max_iters and not self.stop_training:
+            self.runner.model.train()
+            data_batch = next(self.dataloader_iterator)
+            try:
+                self.run_iter(data_batch)
+            except RollbackRequested as request:
+                self._rollback(request)
+                self.dataloader_iterator = _InfiniteDataloaderIterator(self.dataloader)
+                self._advance()
+                continue
+            self._decide_current_val_interval()
+            if (self.runner.val_loop is not None and self._iter >= self.val_begin
+                    and (self._iter % self.val_interval == 0 or self._iter == self._max_iters)):
+                self.runner.val_loop.run()
+        self.runner.call_hook('after_train_epoch')
+        self.runner.call_hook('after_train')
+        return self.runner.model
+
+    def _advance(self) -> None:
+        if self._iter > 0:
+            print_log(f'drawing and dropping the {self._iter} batches already trained', logger='current')
+            for _ in range(self._iter):
+                next(self.dataloader_iterator)
+

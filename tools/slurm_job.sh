@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The batch script of a tools/slurm_train.sh job (run by sbatch; not meant to be run by hand):
+#   slurm_job.sh CONFIG WORK_DIR [train.py args...]
+# Runs training through srun with --resume. On USR1 or TERM (Slurm's warning before the time
+# limit, scancel --signal, preemption) it passes the signal on to the training tasks, which save
+# the iteration they are at and exit with 75; the job then requeues itself (scontrol requeue)
+# unless it has already restarted MAE_MM_MAX_RESTARTS times, and exits with 75 in that case.
+set -uo pipefail
+CONFIG=$1
+WORK_DIR=$2
+shift 2
+ROOT=${MAE_MM_ROOT:?set by tools/slurm_train.sh}
+MAX_RESTARTS=${MAE_MM_MAX_RESTARTS:-20}
+PREEMPTED=75  # mae_mm.engine.preemption.PREEMPTED_EXIT_CODE
+restarts=${SLURM_RESTART_COUNT:-0}
+log() { echo "[slurm_job $(date '+%F %T')] job $SLURM_JOB_ID (restart $restarts): $*"; }
+
+log "training $CONFIG in $WORK_DIR"
+# shellcheck disable=SC2086  # MAE_MM_SRUN_ARGS is a list of words
+PYTHONPATH="$ROOT:${PYTHONPATH:-}" srun --kill-on-bad-exit=1 ${MAE_MM_SRUN_ARGS:-} \
+  "${PYTHON:-python}" -u "$ROOT/tools/train.py" "$CONFIG" --work-dir="$WORK_DIR" --launcher=slurm --resume "$@" &
+train=$!
+signalled=0
+trap 'signalled=1; log "got a signal: asking training to save"; kill -USR1 "$train" 2>/dev/null' USR1 TERM
+# wait returns early (status > 128) when a trapped signal arrives; wait again for the real status
+while true; do
+  wait "$train"; rc=$?
+  kill -0 "$train" 2>/dev/null || break
+done
+# a signal before training could catch it (still starting up) ends it another way: resumable too
+if [ "$rc" = "$PREEMPTED" ] || { [ "$signalled" = 1 ] && [ "$rc" != 0 ]; }; then
+  if [ "$restarts" -lt "$MAX_RESTARTS" ]; then
+    log "training saved and stopped: requeueing"
+    scontrol requeue "$SLURM_JOB_ID"
+    exit 0
+  fi
+  log "training saved and stopped, but the job has restarted $restarts times (MAX_RESTARTS=$MAX_RESTARTS): not requeueing"
+fi
+log "training exited with $rc"
+exit "$rc"
