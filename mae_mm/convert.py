@@ -1,4 +1,5 @@
-"""Key maps between this project's checkpoints and the official MAE, mmpretrain and timm ones.
+"""Key maps between this project's checkpoints and the official MAE, mmpretrain and timm ones
+(Hugging Face: :mod:`mae_mm.convert_hf`).
 
 Ours: a pretraining model holds ``encoder.*`` (timm's ViT names) and ``decoder.{mask_token,
 pos_embed,embed,blocks.N,norm,pred}``; a classifier holds ``backbone.*`` (with ``fc_norm``) and
@@ -37,8 +38,9 @@ class ConversionReport:
         return '\n'.join(lines)
 
 
-def _convert(state: StateDict, rename: Callable[[str], Optional[str]], drop: Callable[[str], bool]
-             ) -> Tuple[StateDict, ConversionReport]:
+def convert_keys(state: StateDict, rename: Callable[[str], Optional[str]], drop: Callable[[str], bool]
+                 ) -> Tuple[StateDict, ConversionReport]:
+    """``state`` renamed key by key; ``drop`` ones are left out on purpose, a ``None`` name is unplaced."""
     out, report = {}, ConversionReport()
     for key, value in state.items():
         if drop(key):
@@ -53,7 +55,8 @@ def _convert(state: StateDict, rename: Callable[[str], Optional[str]], drop: Cal
     return out, report
 
 
-def _replace_prefix(key: str, table) -> Optional[str]:
+def replace_prefix(key: str, table) -> Optional[str]:
+    """``new + rest`` for the first ``(old, new)`` of ``table`` that is ``key`` or (ending in ``.``) its prefix."""
     for old, new in table:
         if key == old or (old.endswith('.') and key.startswith(old)):
             return new + key[len(old):]
@@ -75,9 +78,9 @@ def from_official(state: StateDict) -> Tuple[StateDict, ConversionReport]:
             return prefix + key
         if classifier and key.startswith('head.'):
             return 'head.fc.' + key[len('head.'):]
-        return None if classifier else _replace_prefix(key, _OFFICIAL_DECODER)
+        return None if classifier else replace_prefix(key, _OFFICIAL_DECODER)
 
-    return _convert(state, rename, drop=lambda key: False)
+    return convert_keys(state, rename, drop=lambda key: False)
 
 
 def from_mmpretrain(state: StateDict) -> Tuple[StateDict, ConversionReport]:
@@ -106,10 +109,10 @@ def from_mmpretrain(state: StateDict) -> Tuple[StateDict, ConversionReport]:
                 return 'decoder.' + block('blocks.' + rest[len('decoder_blocks.'):])
             if rest.startswith('ln1.'):
                 return 'decoder.norm.' + rest[len('ln1.'):]
-            return _replace_prefix(rest, _OFFICIAL_DECODER)
+            return replace_prefix(rest, _OFFICIAL_DECODER)
         return None
 
-    return _convert(state, rename, drop=lambda key: key.startswith('data_preprocessor.'))
+    return convert_keys(state, rename, drop=lambda key: key.startswith('data_preprocessor.'))
 
 
 def to_timm(state: StateDict) -> Tuple[StateDict, ConversionReport]:
@@ -124,7 +127,7 @@ def to_timm(state: StateDict) -> Tuple[StateDict, ConversionReport]:
             return 'head.' + key[len('head.fc.'):]
         return None
 
-    return _convert(state, rename, drop=lambda key: key.startswith(('decoder.', 'data_preprocessor.')))
+    return convert_keys(state, rename, drop=lambda key: key.startswith(('decoder.', 'data_preprocessor.')))
 
 
 CONVERTERS = {'official': from_official, 'mmpretrain': from_mmpretrain}

@@ -13,6 +13,7 @@ from conftest import run_tool
 timm = pytest.importorskip('timm', reason='timm is a test extra (requirements/tests.txt)')
 
 ARCH = dict(embed_dim=192, depth=2, num_heads=3, patch_size=8)
+POSITION_GRID = dict(pretrain_img_size=32)  # the encoder's stored position grid, as its constructor names it
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +33,7 @@ def perturbed(module):
 
 
 def ours_mae():
-    return MaskedAutoencoder(encoder=dict(type='MAEEncoder', arch=ARCH, img_size=32),
+    return MaskedAutoencoder(encoder=dict(type='MAEEncoder', arch=ARCH, **POSITION_GRID),
                              decoder=dict(type='MAEDecoder', embed_dim=64, depth=1, num_heads=4)).eval()
 
 
@@ -83,7 +84,7 @@ def test_official_encoder_gives_timms_features(tmp_path):
     assert 'could not place 0' in out
     state = torch.load(tmp_path / 'ours.pth', weights_only=True)['state_dict']
     assert all(k.startswith('encoder.') for k in state)
-    vit = PlainViT(arch=ARCH, img_size=32,
+    vit = PlainViT(arch=ARCH, **POSITION_GRID,
                    init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / 'ours.pth'), prefix='encoder.'))
     vit.init_weights()
     x = torch.randn(2, 3, 32, 32)
@@ -140,7 +141,7 @@ def test_export_to_timm_reproduces_our_features(tmp_path):
     assert 'decoder.pred.weight' in out.split('dropped')[1]
     ref = timm_vit(num_classes=0, global_pool='token')
     ref.load_state_dict(torch.load(tmp_path / 'timm.pth', weights_only=True))
-    vit = PlainViT(arch=ARCH, img_size=32)
+    vit = PlainViT(arch=ARCH, **POSITION_GRID)
     vit.load_state_dict({k[len('encoder.'):]: v for k, v in ours.state_dict().items() if k.startswith('encoder.')})
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
@@ -152,3 +153,33 @@ def test_untrusted_pickles_are_refused_with_advice(tmp_path):
     with pytest.raises(AssertionError, match='--trust-source'):
         run_tool('tools/convert_checkpoint.py', str(tmp_path / 'odd.pth'), str(tmp_path / 'x.pth'),
                  '--from', 'official')
+
+
+def test_safetensors_in_and_out_give_the_same_weights_as_torch_files(tmp_path):
+    """--from official writing .safetensors, then --to timm reading it and writing .safetensors,
+    loads into timm's ViT with the same features as the .pth path."""
+    safetensors_torch = pytest.importorskip('safetensors.torch')
+    ref = perturbed(timm_vit(num_classes=0, global_pool='token'))
+    torch.save(dict(model=ref.state_dict()), tmp_path / 'mae_pretrain_vit_tiny.pth')
+    run_tool('tools/convert_checkpoint.py', str(tmp_path / 'mae_pretrain_vit_tiny.pth'),
+             str(tmp_path / 'ours.safetensors'), '--from', 'official')
+    ours = safetensors_torch.load_file(str(tmp_path / 'ours.safetensors'))
+    assert set(ours) == {'encoder.' + k for k in ref.state_dict()}
+    run_tool('tools/convert_checkpoint.py', str(tmp_path / 'ours.safetensors'), str(tmp_path / 'timm.safetensors'),
+             '--to', 'timm')
+    back = timm_vit(num_classes=0, global_pool='token')
+    back.load_state_dict(safetensors_torch.load_file(str(tmp_path / 'timm.safetensors')))
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(back.eval().forward_features(x), ref.forward_features(x), rtol=0, atol=0)
+
+
+def test_our_safetensors_checkpoint_keeps_its_meta(tmp_path):
+    from mae_mm.checkpoint_io import read_checkpoint, write_checkpoint
+    state = {'encoder.cls_token': torch.randn(1, 1, 8), 'decoder.mask_token': torch.randn(1, 1, 4)}
+    write_checkpoint(str(tmp_path / 'x.safetensors'), state, dict(converted_from='official', source='/a/b.pth'))
+    back = read_checkpoint(str(tmp_path / 'x.safetensors'))
+    assert back['meta'] == dict(converted_from='official', source='/a/b.pth')
+    assert set(back['state_dict']) == set(state)
+    for key, value in state.items():
+        torch.testing.assert_close(back['state_dict'][key], value, rtol=0, atol=0)
