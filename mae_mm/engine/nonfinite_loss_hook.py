@@ -10,7 +10,7 @@ from mmengine.logging import print_log
 
 from mae_mm.registry import HOOKS
 from .optim_wrapper import LeanOptimWrapper
-from .resume import find_resumable_checkpoint
+from .resume import find_resumable_checkpoint, run_checkpoint_hook
 from .train_loop import RollbackRequested
 
 
@@ -155,7 +155,7 @@ class NonFiniteLossHook(Hook):
             raise FloatingPointError(f'non-finite loss at {where}: {listed}, after {done} rollbacks '
                                      f'(max_rollbacks={self.max_rollbacks}): the run stops; the last checkpoint '
                                      'written before this iteration is intact')
-        ckpt_hook = next((h for h in runner.hooks if type(h).__name__ == 'CheckpointHook'), None)
+        ckpt_hook = run_checkpoint_hook(runner)
         checkpoint = find_resumable_checkpoint(getattr(ckpt_hook, 'out_dir', None) or runner.work_dir)
         if checkpoint is None:
             raise FloatingPointError(f'non-finite loss at {where}: {listed}, and no whole checkpoint of this run '

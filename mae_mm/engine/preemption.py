@@ -20,11 +20,12 @@ from typing import Optional, Sequence
 
 import torch
 from mmengine.dist import all_reduce, barrier, get_world_size, is_main_process
-from mmengine.hooks import CheckpointHook, Hook
+from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from mae_mm.registry import HOOKS
 from .atomic_backend import write_atomically
+from .resume import run_checkpoint_hook
 
 # sysexits.h EX_TEMPFAIL, "a temporary failure; the user is invited to retry": the launch
 # scripts read it as "preempted, resumable with --resume", never as a failure
@@ -129,7 +130,7 @@ class SaveOnSignalHook(Hook):
         for hook in runner.hooks:  # every rank's random states, gathered before rank 0 saves
             if hasattr(hook, 'gather_random_states'):
                 hook.gather_random_states(runner)
-        ckpt_hook = next((h for h in runner.hooks if isinstance(h, CheckpointHook)), None)
+        ckpt_hook = run_checkpoint_hook(runner)
         out_dir = getattr(ckpt_hook, 'out_dir', None) or runner.work_dir
         backend_args = getattr(ckpt_hook, 'backend_args', None)
         filename = f'iter_{runner.iter + 1}.pth'

@@ -8,6 +8,14 @@ from typing import Optional
 from mmengine.logging import print_log
 
 
+def run_checkpoint_hook(runner):
+    """The run's ``CheckpointHook`` (its ``out_dir`` and ``backend_args`` say where and how
+    checkpoints are written), or None."""
+    from mmengine.hooks import CheckpointHook
+
+    return next((h for h in runner.hooks if isinstance(h, CheckpointHook)), None)
+
+
 def checkpoint_problem(path: str) -> Optional[str]:
     """Why ``path`` cannot be a checkpoint to resume from, or None when it looks whole.
 

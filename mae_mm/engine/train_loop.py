@@ -47,7 +47,8 @@ class RollbackRequested(Exception):
 
 
 class _RollbackMixin:
-    """``_rollback``: reload a checkpoint in the middle of training, as ``--resume`` does at the start."""
+    """``_rollback``: reload a checkpoint in the middle of training, as ``--resume`` does at the start;
+    ``_validate_if_due``: the validation rule both loops share."""
 
     supports_rollback = True
 
@@ -61,6 +62,13 @@ class _RollbackMixin:
             request.on_loaded(runner)
         print_log(f'continuing from iteration {self._iter + 1} (epoch {self._epoch + 1})', logger='current',
                   level=logging.WARNING)
+
+    def _validate_if_due(self, done: int, total: int) -> None:
+        """mmengine's rule: validate after ``done`` epochs / iterations of ``total`` when due."""
+        self._decide_current_val_interval()
+        if (self.runner.val_loop is not None and done >= self.val_begin
+                and (done % self.val_interval == 0 or done == total)):
+            self.runner.val_loop.run()
 
 
 @LOOPS.register_module()
@@ -85,10 +93,7 @@ class ResumableEpochBasedTrainLoop(_RollbackMixin, EpochBasedTrainLoop):
         while self._epoch < self._max_epochs and not self.stop_training:
             if not self.run_epoch():
                 continue  # rolled back: the epoch the checkpoint is in runs next
-            self._decide_current_val_interval()
-            if (self.runner.val_loop is not None and self._epoch >= self.val_begin
-                    and (self._epoch % self.val_interval == 0 or self._epoch == self._max_epochs)):
-                self.runner.val_loop.run()
+            self._validate_if_due(self._epoch, self._max_epochs)
         self.runner.call_hook('after_train')
         return self.runner.model
 
@@ -146,10 +151,7 @@ class ResumableIterBasedTrainLoop(_RollbackMixin, IterBasedTrainLoop):
                 self.dataloader_iterator = _InfiniteDataloaderIterator(self.dataloader)
                 self._advance()
                 continue
-            self._decide_current_val_interval()
-            if (self.runner.val_loop is not None and self._iter >= self.val_begin
-                    and (self._iter % self.val_interval == 0 or self._iter == self._max_iters)):
-                self.runner.val_loop.run()
+            self._validate_if_due(self._iter, self._max_iters)
         self.runner.call_hook('after_train_epoch')
         self.runner.call_hook('after_train')
         return self.runner.model
