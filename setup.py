@@ -29,6 +29,11 @@ setup(
     packages=find_packages(include=['mae_mm', 'mae_mm.*']),
     python_requires='>=3.9',
     install_requires=read_requirements('requirements.txt'),
-    extras_require={'tests': read_requirements('requirements/tests.txt')},
+    extras_require={
+        'tests': read_requirements('requirements/tests.txt'),
+        # visualiser backends of tools/train.py --vis (mmengine's TensorboardVisBackend, WandbVisBackend)
+        'tensorboard': ['tensorboard>=2.9'],
+        'wandb': ['wandb>=0.15'],
+    },
     zip_safe=False,
 )

@@ -3,7 +3,7 @@
 # demo data, then runs the whole chain through the one runner (tools/train.py + tools/test.py):
 # MAE pretraining, fine-tuning, linear probing, COCO Mask R-CNN and ADE20K UperNet, each transfer
 # starting from the demo pretraining checkpoint. Ends with work_dirs/demo/reconstruction.png,
-# a results table and work_dirs/demo/results.json.
+# work_dirs/demo/curves.png, a results table and work_dirs/demo/results.json.
 #   bash tools/demo.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,5 +36,7 @@ run_stage linprobe configs/demo/vit-tiny-p8_1xb64-coslr-30e_demo-linprobe.py "${
 run_stage coco configs/demo/mask-rcnn_vit-tiny-p8_1xb8-lsj-300it_demo-coco.py "${FROM_PRETRAINED[@]}"
 run_stage ade20k configs/demo/upernet_vit-tiny-p8_1xb8-200it_demo-ade20k-64x64.py "${FROM_PRETRAINED[@]}"
 
+"$PY" tools/plot_curves.py "$WORK"/{pretrain,finetune,linprobe,coco,ade20k} \
+  --keys loss,lr,knn/top1,recon/mse,accuracy/top1,coco/bbox_mAP,mIoU --out "$WORK/curves.png"
 "$PY" tools/demo_results.py "$WORK"
-echo "== done: reconstructions in $WORK/reconstruction.png, loss curves in $WORK/*/*/vis_data/scalars.json"
+echo "== done: reconstructions in $WORK/reconstruction.png, curves in $WORK/curves.png (numbers in $WORK/*/*/vis_data/scalars.json)"

@@ -1,6 +1,7 @@
 """Trains any config of this project with mmengine's Runner.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp {bf16,fp16}]
+                                 [--vis local|tensorboard|wandb]
                                  [--cfg-options KEY=VALUE ...] [--launcher none|pytorch|slurm|mpi]
 
 Multi-GPU: tools/dist_train.sh CONFIG GPUS; slurm: tools/slurm_train.sh PARTITION JOB CONFIG.
@@ -20,6 +21,7 @@ from mae_mm.engine.cpu_distributed import setup_cpu_distributed
 from mae_mm.engine.preemption import TrainingPreempted, checked_signals, install_signal_handlers
 from mae_mm.engine.resume import checkpoint_problem, find_resumable_checkpoint
 from mae_mm.runtime import setup_runtime
+from mae_mm.visualization import VIS_BACKENDS, vis_backend_configs
 
 
 AMP_DTYPES = {'bf16': 'bfloat16', 'fp16': 'float16'}
@@ -37,6 +39,9 @@ def parse_args():
                              '(bf16 also runs on CPU)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
                         help='override config keys, e.g. model.encoder.mask_ratio=0.6')
+    parser.add_argument('--vis', choices=VIS_BACKENDS,
+                        help="visualiser backend besides mmengine's local one (scalars.json, PNGs): tensorboard "
+                             '(pip install -e .[tensorboard]) or wandb (pip install -e .[wandb]); default: the config\'s')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
@@ -88,6 +93,7 @@ def main():
     cfg.merge_from_dict(args.cfg_options)
     catch_preemption_signals_early(cfg)
     cfg = merge_args(cfg, args)
+    apply_vis_option(cfg, args.vis)
     check_data_paths(cfg, ('train_dataloader', 'val_dataloader') if cfg.get('val_cfg') is not None
                      else ('train_dataloader',))
     runner = Runner.from_cfg(cfg)
@@ -96,6 +102,13 @@ def main():
     except TrainingPreempted as stop:  # saved (or nothing to save yet): exit 75, resumable
         print_log(str(stop), logger='current', level=logging.WARNING)
         sys.exit(stop.code)
+
+
+def apply_vis_option(cfg, vis) -> None:
+    """``--vis NAME``: the config's visualiser writes to mmengine's LocalVisBackend and NAME's backend;
+    a missing package stops here, before anything is built, naming the extra that installs it."""
+    if vis is not None:
+        cfg.visualizer.vis_backends = vis_backend_configs(vis)
 
 
 def catch_preemption_signals_early(cfg) -> None:

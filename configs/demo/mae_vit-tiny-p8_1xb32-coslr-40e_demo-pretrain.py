@@ -49,3 +49,13 @@ param_scheduler = [
 ]
 default_hooks = dict(logger=dict(interval=4), checkpoint=dict(max_keep_ckpts=2))
 work_dir = 'work_dirs/demo/pretrain'
+
+# watching the run (README "Watching a run"): reconstruction panels of 4 fixed val images and the
+# online kNN probe (train images vs the val images, labelled by their class folders), at epoch 0
+# (kNN only), every 10 epochs and at the end; the base's hooks are kept (_base_.custom_hooks)
+knn_images = dict(type='mmpretrain.CustomDataset', data_root=data_root, pipeline=test_pipeline)
+custom_hooks = _base_.custom_hooks + [
+    dict(type='mae_mm.ReconstructionVisHook', interval=10, num_images=4),
+    dict(type='mae_mm.KNNProbeHook', interval=10, num_train=400, num_val=100, batch_size=100,
+         train_dataset=dict(data_prefix='train', **knn_images), val_dataset=dict(data_prefix='val', **knn_images)),
+]

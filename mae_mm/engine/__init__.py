@@ -4,11 +4,13 @@ backend. Importing registers them; the process-wide checkpoint adjustments are a
 from .atomic_backend import ATOMIC_BACKEND, AtomicLocalBackend
 from .checkpoint_match_hook import CheckpointMatchHook
 from .checkpoint_safety import allow_mmengine_checkpoints, mmengine_checkpoint_globals
+from .knn_probe_hook import KNNProbeHook
 from .layer_decay import ViTLayerDecayOptimWrapperConstructor, infer_num_layers, vit_layer_id
 from .nonfinite_loss_hook import NonFiniteLossHook
 from .optim_wrapper import AutocastOptimWrapper, LeanOptimWrapper, build_amp_optim_wrapper
 from .preemption import PREEMPTED_EXIT_CODE, SaveOnSignalHook, TrainingPreempted
 from .random_state_hook import RandomStateHook
+from .reconstruction_vis_hook import ReconstructionVisHook
 from .skipped_images_hook import SkippedImagesHook
 from .train_loop import ResumableEpochBasedTrainLoop, ResumableIterBasedTrainLoop, RollbackRequested
 
@@ -16,4 +18,5 @@ __all__ = ['ATOMIC_BACKEND', 'AtomicLocalBackend', 'allow_mmengine_checkpoints',
            'ViTLayerDecayOptimWrapperConstructor', 'infer_num_layers', 'vit_layer_id', 'AutocastOptimWrapper',
            'LeanOptimWrapper', 'build_amp_optim_wrapper', 'NonFiniteLossHook', 'RandomStateHook',
            'CheckpointMatchHook', 'SkippedImagesHook', 'PREEMPTED_EXIT_CODE', 'SaveOnSignalHook', 'TrainingPreempted',
-           'ResumableEpochBasedTrainLoop', 'ResumableIterBasedTrainLoop', 'RollbackRequested']
+           'ResumableEpochBasedTrainLoop', 'ResumableIterBasedTrainLoop', 'RollbackRequested', 'KNNProbeHook',
+           'ReconstructionVisHook']

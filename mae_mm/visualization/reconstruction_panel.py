@@ -1,0 +1,82 @@
+"""The reconstruction panel of a masked autoencoder: original | masked | reconstruction |
+reconstruction + visible, one row per image. Drawn by tools/visualize_reconstruction.py and by
+:class:`~mae_mm.engine.ReconstructionVisHook` during training."""
+import cv2
+import numpy as np
+import torch
+
+from mae_mm.models.vit import patchify, unpatchify
+
+TITLES = ('original', 'masked', 'reconstruction', 'reconstruction + visible')
+MIN_PANEL_PX = 160  # small inputs are enlarged (nearest neighbour) to at least this width
+
+
+def masking_noise(num_images: int, num_patches: int, seed: int) -> torch.Tensor:
+    """(num_images, num_patches) uniform noise from a generator of its own seeded with ``seed``
+    (the global torch generator is not touched)."""
+    return torch.rand(num_images, num_patches, generator=torch.Generator().manual_seed(seed))
+
+
+@torch.no_grad()
+def reconstruction_images(model, imgs: torch.Tensor, noise: torch.Tensor):
+    """The four panels of a batch, in the data preprocessor's normalised space.
+
+    Args:
+        model: A :class:`~mae_mm.models.MaskedAutoencoder` (in eval mode).
+        imgs: (B, 3, H, W) normalised images.
+        noise: (B, L) masking noise; the patches with the smallest noise stay visible.
+
+    Returns:
+        original, masked (masked patches zeroed), reconstruction, reconstruction with the
+        visible patches pasted back: each (B, 3, H, W); and the mask (B, L), 1 = masked.
+        With ``norm_pix`` the predictions are mapped back to pixels with each true patch's
+        mean and variance.
+    """
+    p, grid = model.patch_size, model.encoder.grid_size
+    pred, mask = model.reconstruct(imgs, noise.to(imgs.device))
+    patches = patchify(imgs, p)  # (B, L, p*p*3)
+    pixels = model.pixel_loss.to_pixels(pred, patches)
+    keep = (1 - mask).unsqueeze(-1)
+    masked = unpatchify(patches * keep, p, grid)
+    recon = unpatchify(pixels, p, grid)
+    pasted = unpatchify(patches * keep + pixels * (1 - keep), p, grid)
+    return imgs, masked, recon, pasted, mask
+
+
+def to_uint8(imgs: torch.Tensor, preprocessor) -> np.ndarray:
+    """Normalised (B, 3, H, W) -> (B, H, W, 3) uint8 RGB, with the preprocessor's mean and std."""
+    mean = preprocessor.mean.to(imgs.device).view(1, -1, 1, 1)
+    std = preprocessor.std.to(imgs.device).view(1, -1, 1, 1)
+    return (imgs * std + mean).clamp(0, 255).byte().permute(0, 2, 3, 1).cpu().numpy()
+
+
+def reconstruction_panel(model, imgs: torch.Tensor, noise: torch.Tensor) -> np.ndarray:
+    """Draws the panel of a batch: one row per image, four titled columns.
+
+    Args:
+        model: A :class:`~mae_mm.models.MaskedAutoencoder` in eval mode.
+        imgs: (B, 3, H, W) normalised as the model's data preprocessor hands them over.
+        noise: (B, L) masking noise (:func:`masking_noise`).
+
+    Returns:
+        (B * (h + 4) + 18, 4 * (w + 4), 3) uint8 RGB, h, w the enlarged panel size; the masked
+        patches of the "masked" column are grey.
+    """
+    *panels, mask = reconstruction_images(model, imgs, noise)
+    columns = [to_uint8(panel, model.data_preprocessor) for panel in panels]
+    p = model.patch_size
+    masked_px = unpatchify(mask[..., None].expand(-1, -1, p * p * 3).float(), p, model.encoder.grid_size)
+    columns[1][masked_px.permute(0, 2, 3, 1).cpu().numpy() > 0.5] = 127
+
+    zoom = max(1, -(-MIN_PANEL_PX // columns[0].shape[2]))  # nearest neighbour keeps the patch grid visible
+    columns = [c.repeat(zoom, axis=1).repeat(zoom, axis=2) for c in columns]
+    num, h, w = columns[0].shape[:3]
+    pad, title_h = 4, 18
+    canvas = np.full((num * (h + pad) + title_h, len(columns) * (w + pad), 3), 255, np.uint8)
+    for j, column in enumerate(columns):
+        x = j * (w + pad)
+        for i in range(num):
+            y = title_h + i * (h + pad)
+            canvas[y:y + h, x:x + w] = column[i]
+        cv2.putText(canvas, TITLES[j], (x + 2, title_h - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 0), 1, cv2.LINE_AA)
+    return canvas
