@@ -326,17 +326,17 @@ def test_every_parameter_of_the_segmentor_gets_a_gradient():
 
 # ---- the configs carry the recipe ----------------------------------------------------------------
 
-@pytest.mark.parametrize('path,arch,indices,width,channels', [
-    (BASE, 'base', (3, 5, 7, 11), 768, 768),
-    (LARGE, 'large', (7, 11, 15, 23), 1024, 1024),
-    (HUGE, 'huge', (7, 15, 23, 31), 1280, 1024),
+@pytest.mark.parametrize('path,arch,indices,width,channels,drop_path,decay', [
+    (BASE, 'base', (3, 5, 7, 11), 768, 768, 0.1, 0.65),
+    (LARGE, 'large', (7, 11, 15, 23), 1024, 1024, 0.2, 0.8),  # per size: tests/test_recipes.py
+    (HUGE, 'huge', (7, 15, 23, 31), 1280, 1024, 0.3, 0.9),
 ], ids=['B', 'L', 'H'])
-def test_ade20k_configs_carry_the_recipe(path, arch, indices, width, channels):
+def test_ade20k_configs_carry_the_recipe(path, arch, indices, width, channels, drop_path, decay):
     cfg = Config.fromfile(path)
     model = cfg.model
     bb = model.backbone
     assert (bb.type, bb.arch, tuple(bb.out_indices), bb.drop_path_rate, bb.rel_pos_bias) == \
-        ('mae_mm.SegViTBackbone', arch, indices, 0.1, True)
+        ('mae_mm.SegViTBackbone', arch, indices, drop_path, True)
     assert tuple(bb.img_size) == (512, 512) and bb.get('patch_size', 16) == 16
     assert (bb.init_cfg.type, bb.init_cfg.prefix) == ('Pretrained', 'encoder.')
     assert arch in bb.init_cfg.checkpoint
@@ -355,7 +355,7 @@ def test_ade20k_configs_carry_the_recipe(path, arch, indices, width, channels):
         ('mae_mm.build_amp_optim_wrapper', 'bfloat16', 'mae_mm.ViTLayerDecayOptimWrapperConstructor')
     assert (ow.optimizer.type, ow.optimizer.lr, tuple(ow.optimizer.betas), ow.optimizer.weight_decay) == \
         ('AdamW', 1e-4, (0.9, 0.999), 0.05)
-    assert ow.paramwise_cfg.layer_decay_rate == 0.65
+    assert ow.paramwise_cfg.layer_decay_rate == decay
     warmup, poly = cfg.param_scheduler
     assert (warmup.type, warmup.begin, warmup.end, warmup.by_epoch) == ('LinearLR', 0, 1500, False)
     assert (poly.type, poly.power, poly.eta_min, poly.begin, poly.end, poly.by_epoch) == \

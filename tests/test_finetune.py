@@ -139,7 +139,8 @@ def test_finetune_recipes(name, decay, blr, drop_path, epochs):
     assert (randaug.magnitude_level, randaug.magnitude_std, erasing.erase_prob) == (9, 0.5, 0.25)
     size = 448 if '448px' in name else 224
     assert cfg.model.backbone.img_size == size
-    assert cfg.test_dataloader.dataset.pipeline[1].scale == size * 8 // 7
+    # resize 256 -> crop 224; above 224 the official code's crop_pct is 1.0 (448 -> 448)
+    assert cfg.test_dataloader.dataset.pipeline[1].scale == (256 if size == 224 else size)
     assert cfg.test_dataloader.dataset.pipeline[2].crop_size == size
     assert cfg.val_evaluator.topk == (1, 5)
 

@@ -16,7 +16,7 @@ from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
-from mae_mm.engine.config_checks import check_data_paths
+from mae_mm.engine.config_checks import check_data_paths, count_accumulation_in_auto_scale_lr
 from mae_mm.engine.cpu_distributed import setup_cpu_distributed
 from mae_mm.engine.preemption import TrainingPreempted, checked_signals, install_signal_handlers
 from mae_mm.engine.resume import checkpoint_problem, find_resumable_checkpoint
@@ -96,6 +96,7 @@ def main():
     apply_vis_option(cfg, args.vis)
     check_data_paths(cfg, ('train_dataloader', 'val_dataloader') if cfg.get('val_cfg') is not None
                      else ('train_dataloader',))
+    count_accumulation_in_auto_scale_lr(cfg)
     runner = Runner.from_cfg(cfg)
     try:
         runner.train()

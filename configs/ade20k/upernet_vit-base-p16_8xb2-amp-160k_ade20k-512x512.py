@@ -46,8 +46,21 @@ model = dict(
     auxiliary_head=dict(in_channels=vit.embed_dim, num_classes=num_classes),
     test_cfg=dict(mode='slide', crop_size=crop_size, stride=(341, 341)))
 
-# AdamW 1e-4, wd 0.05, lr x 0.65^(L + 1 - layer) per ViT layer; no weight decay on biases, norms,
-# the tokens and the bias tables. bf16 autocast on a GPU, fp32 on a CPU-only machine.
+# AdamW 1e-4, wd 0.05, lr x 0.65^(L + 1 - layer) per ViT layer (block 0: 0.65^12 = 5.7e-3); no
+# weight decay on biases, norms, the tokens and the bias tables. bf16 autocast on a GPU, fp32 on a
+# CPU-only machine. The ViT-L and ViT-H configs choose their own decay and drop path (see there).
+# Not matched from mmseg's MAE recipe, argued:
+# - layer scale: mmseg's MAE backbone (init_values=1.0) multiplies each residual branch by a
+#   trained per-channel scale, a part of its BEiT backbone. The MAE encoder is pretrained without
+#   one, and the MAE paper describes none; ours keeps the pretrained blocks as they are.
+# - weight decay on cls_token, pos_embed and the relative position bias tables: mmseg's
+#   LayerDecayOptimizerConstructor (as BEiT's segmentation code it was ported from, cited) means
+#   to spare 'pos_embed' and 'cls_token', but tests the bare names against full ones
+#   ('backbone.pos_embed'), so it decays them; the 2-D bias tables it decays too (it spares only
+#   1-D parameters and biases). We keep the evident intent, as MAE's own fine-tuning code does for
+#   the tokens (its model's no_weight_decay()), and spare the zero-initialised tables as well.
+#   mmseg's behaviour exactly: --cfg-options "optim_wrapper.paramwise_cfg.no_decay=['1d']".
+# - precision: mmseg runs fp16 with a dynamic loss scaler; bf16 needs none (fp32's exponent range).
 optim_wrapper = dict(
     _delete_=True,
     type='mae_mm.build_amp_optim_wrapper',

@@ -41,6 +41,14 @@ model = dict(
         out_channels=256,
         scale_factors=(4.0, 2.0, 1.0, 0.5),  # strides 4, 8, 16, 32 from the stride-16 map
         num_outs=5),  # + P6 by max-pool: strides 4 to 64, as the anchors and RoI extractors expect
+    # The pyramid's 1x1 and 3x3 convs start from mae_mm's default, Kaiming-uniform with a=1
+    # (bound sqrt(3 / fan_in)); detectron2's SimpleFeaturePyramid (cited) leaves PyTorch's default
+    # (a=sqrt(5), bound 1 / sqrt(fan_in)): the same distribution scaled by 1/sqrt(3). Not matched:
+    # each of these convs has no bias and is followed by its LayerNorm, which divides out the
+    # weights' scale, so both start from the same function; AdamW's steps do not grow with the
+    # weights, so early on they move these weights by a relative amount sqrt(3) smaller.
+    # detectron2's exactly: neck=dict(init_cfg=dict(type='Kaiming', layer='Conv2d',
+    # a=5 ** 0.5, mode='fan_in', nonlinearity='leaky_relu', distribution='uniform')).
     rpn_head=dict(num_convs=2),
     roi_head=dict(
         bbox_head=dict(type='Shared4Conv1FCBBoxHead', conv_out_channels=256, norm_cfg=norm_cfg),
@@ -84,7 +92,8 @@ test_dataloader = val_dataloader
 # val_evaluator / test_evaluator: mmdet's CocoMetric (pycocotools) on bbox and segm, from the base
 
 # AdamW 1e-4, wd 0.1, betas (0.9, 0.999); lr x 0.7^(12 + 1 - layer) per ViT layer; only norms
-# and the position table skip weight decay (biases and the relative position tables decay).
+# and the position table skip weight decay (biases and the relative position tables decay), as
+# ViTDet's B and L (the H config decays all).
 # fp16 autocast on GPU (mmcv's RoIAlign has no bf16 kernel), fp32 on a CPU-only machine.
 optim_wrapper = dict(
     _delete_=True,

@@ -7,6 +7,11 @@ dataset_type = 'ImageNet'
 data_root = 'data/imagenet/'
 bgr_mean = [103.53, 116.28, 123.675]
 bgr_std = [57.375, 57.12, 58.395]
+# The images stay BGR, as mmcv decodes them, until the data preprocessor (to_rgb=True) swaps the
+# channels on the batch: RandAugment's geometric ops (rotate, shear, translate) therefore fill
+# with the mean in BGR order, [104, 116, 124], which is the official code's fill (timm's
+# rounded ImageNet mean, (124, 116, 104) in RGB) on a BGR image. RandomErasing fills in the
+# same order.
 
 train_pipeline = [
     dict(type='mae_mm.LoadCheckedImage'),
@@ -14,7 +19,7 @@ train_pipeline = [
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandAugment', policies='timm_increasing', num_policies=2, total_level=10,
          magnitude_level=9, magnitude_std=0.5,
-         hparams=dict(pad_val=[round(x) for x in bgr_mean[::-1]], interpolation='bicubic')),
+         hparams=dict(pad_val=[round(x) for x in bgr_mean], interpolation='bicubic')),
     dict(type='RandomErasing', erase_prob=0.25, mode='rand', min_area_ratio=0.02,
          max_area_ratio=1 / 3, fill_color=bgr_mean, fill_std=bgr_std),
     dict(type='PackInputs'),
@@ -34,6 +39,8 @@ train_dataloader = dict(
     num_workers=10,
     persistent_workers=False,
     pin_memory=True,
+    # the last partial batch is dropped, as the official fine-tuning loader (drop_last=True)
+    drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),

@@ -2,6 +2,10 @@
 # (the 1-D parameters), lr = 1.5e-4 x total batch / 256, 40 warmup epochs, then cosine to 0,
 # stepped every iteration. bf16 autocast (no loss scaling) where a GPU exists; plain fp32
 # elsewhere. fused=True: torch's single-kernel AdamW (CUDA and CPU since torch 2.4).
+# Not matched, argued: the official code runs fp16 with a GradScaler; bf16 has fp32's exponent
+# range and needs no scaling (--amp fp16 restores fp16 + a dynamic scaler). Its warmup starts at
+# lr 0; mmengine's LinearLR divides by start_factor (0 raises ZeroDivisionError), so it starts
+# at 1e-4 of the lr, at most 1e-4 of the lr away from the official ramp at any iteration.
 optim_wrapper = dict(
     type='build_amp_optim_wrapper',
     dtype='bfloat16',
@@ -18,5 +22,7 @@ param_scheduler = [
 
 train_cfg = dict(type='ResumableEpochBasedTrainLoop', max_epochs=800)  # resumes mid-epoch exactly
 
-# The lr above is per 256 images; mmengine rescales it to the real total batch.
+# The lr above is per 256 images; mmengine rescales it to the real total batch (world size x
+# batch_size; tools/train.py makes it count optim_wrapper.accumulative_counts too, as the
+# official code's accum_iter: mae_mm/engine/config_checks.py).
 auto_scale_lr = dict(base_batch_size=256, enable=True)

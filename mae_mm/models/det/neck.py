@@ -55,7 +55,8 @@ class SimpleFeaturePyramid(BaseModule):
             each location's direction in channel space, not how strongly it responds; the
             300-iteration CPU demo does not learn through it and uses ``None``.
         init_cfg (dict, optional): mmengine init config; by default Caffe2's xavier fill of the
-            1x1 and 3x3 convolutions, as ViTDet.
+            1x1 and 3x3 convolutions (Kaiming-uniform, a=1), as detectron2's FPN; detectron2's
+            ViTDet pyramid leaves PyTorch's default instead (the COCO configs argue the choice).
 
     Forward: a tuple whose last element is (B, D, h, w) -> ``num_outs`` maps (B, out, h*s, w*s).
     """
@@ -70,7 +71,7 @@ class SimpleFeaturePyramid(BaseModule):
                  **renamed):
         refuse_renamed(type(self).__name__, renamed, dict(
             vit_arch="the input width is in_channels, the backbone's embed_dim (vit_sizes' embed_dim in the configs)"))
-        if init_cfg is None:  # Caffe2's xavier fill of the convolutions, as ViTDet
+        if init_cfg is None:  # Caffe2's xavier fill of the convolutions, as detectron2's FPN
             init_cfg = dict(type='Kaiming', layer='Conv2d', a=1, mode='fan_in', nonlinearity='leaky_relu',
                             distribution='uniform')
         super().__init__(init_cfg=init_cfg)
