@@ -15,6 +15,7 @@ from mmengine.runner import Runner
 
 from mae_mm.engine.config_checks import check_data_paths
 from mae_mm.engine.cpu_distributed import setup_cpu_distributed
+from mae_mm.engine.cuda_ops_check import check_cuda_ops
 from mae_mm.runtime import setup_runtime
 
 
@@ -50,6 +51,7 @@ def main():
     cfg.setdefault('test_cfg', dict())
     setup_cpu_distributed(cfg)
     check_data_paths(cfg, ('test_dataloader',))
+    check_cuda_ops(cfg)
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     # metrics may be numpy scalars (mmseg's IoUMetric): numbers.Real covers them

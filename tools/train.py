@@ -18,6 +18,7 @@ from mmengine.runner import Runner
 
 from mae_mm.engine.config_checks import check_data_paths, count_accumulation_in_auto_scale_lr
 from mae_mm.engine.cpu_distributed import setup_cpu_distributed
+from mae_mm.engine.cuda_ops_check import check_cuda_ops
 from mae_mm.engine.preemption import TrainingPreempted, checked_signals, install_signal_handlers
 from mae_mm.engine.resume import checkpoint_problem, find_resumable_checkpoint
 from mae_mm.runtime import setup_runtime
@@ -97,6 +98,7 @@ def main():
     check_data_paths(cfg, ('train_dataloader', 'val_dataloader') if cfg.get('val_cfg') is not None
                      else ('train_dataloader',))
     count_accumulation_in_auto_scale_lr(cfg)
+    check_cuda_ops(cfg)
     runner = Runner.from_cfg(cfg)
     try:
         runner.train()
