@@ -17,7 +17,7 @@ import socket
 import pytest
 import torch
 
-from conftest import read_scalars, scalars_by_step
+from conftest import ROOT, read_scalars, scalars_by_step
 from reliability_utils import derived_config, run
 
 # Deterministic inputs, so that the comparison isolates gradient averaging, data sharding and the
@@ -84,3 +84,14 @@ def test_two_gloo_processes_match_one_process(demo_data, tmp_path):
         moved = max(moved, (w_one[key].float() - w_mid[key].float()).abs().max().item())
     # the tolerance is far below what one epoch of training moved: the check can tell a wrong step apart
     assert moved > 1e-3
+
+
+def test_cpu_distributed_runs_syncbn_as_bn():
+    """torch's SyncBatchNorm has no CPU implementation: a CPU distributed ADE20K run uses BN."""
+    from mmengine.config import Config
+
+    from mae_mm.engine.cpu_distributed import sync_bn_to_bn
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', 'upernet_vit-tiny-p8_1xb8-200it_demo-ade20k-64x64.py'))
+    before = str(cfg.model).count("'SyncBN'")
+    assert before > 0 and sync_bn_to_bn(cfg.model) == before
+    assert 'SyncBN' not in str(cfg.model) and "'BN'" in str(cfg.model)

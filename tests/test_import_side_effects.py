@@ -18,7 +18,7 @@ from mae_mm.registry import SCOPE
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
-                 if osp.sep + '_base_' + osp.sep not in p)
+                 if osp.sep + '_base_' + osp.sep not in p and osp.sep + 'suites' + osp.sep not in p)  # suites: no runs
 RUNTIME = 'mae_mm.runtime'
 TOOLBOXES = ('mmdet', 'mmseg', 'mmpretrain')
 

@@ -5,15 +5,42 @@
 # limit, scancel --signal, preemption) it passes the signal on to the training tasks, which save
 # the iteration they are at and exit with 75; the job then requeues itself (scontrol requeue)
 # unless it has already restarted MAE_MM_MAX_RESTARTS times, and exits with 75 in that case.
+# With MAE_MM_EVAL_OUT set (tools/transfer.py), a finished training is then evaluated by
+# tools/test.py on WORK_DIR's newest checkpoint, the metrics written to MAE_MM_EVAL_OUT; with
+# MAE_MM_EVAL_CHECKPOINT set too, that checkpoint is evaluated and nothing is trained. The extra
+# arguments then go to both tools (tools/transfer.py passes only --cfg-options); a relative
+# MAE_MM_EVAL_OUT is a file in WORK_DIR. In a job array (MAE_MM_POINTS_FILE) task i takes line i + 1
+# of that file: its WORK_DIR, then its own args, before the command line's.
 set -uo pipefail
 CONFIG=$1
 WORK_DIR=$2
 shift 2
+if [ -n "${MAE_MM_POINTS_FILE:-}" ]; then
+  IFS=$'\t' read -r -a point < <(sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" "$MAE_MM_POINTS_FILE")
+  [ "${#point[@]}" -gt 0 ] || { echo "slurm_job.sh: no line $((SLURM_ARRAY_TASK_ID + 1)) in $MAE_MM_POINTS_FILE" >&2; exit 2; }
+  WORK_DIR=${point[0]}
+  set -- "${point[@]:1}" "$@"
+fi
+case "${MAE_MM_EVAL_OUT:-/}" in /*) ;; *) MAE_MM_EVAL_OUT=$WORK_DIR/$MAE_MM_EVAL_OUT ;; esac
 ROOT=${MAE_MM_ROOT:?set by tools/slurm_train.sh}
 MAX_RESTARTS=${MAE_MM_MAX_RESTARTS:-20}
 PREEMPTED=75  # mae_mm.engine.preemption.PREEMPTED_EXIT_CODE
 restarts=${SLURM_RESTART_COUNT:-0}
 log() { echo "[slurm_job $(date '+%F %T')] job $SLURM_JOB_ID (restart $restarts): $*"; }
+
+evaluate() {  # evaluate CHECKPOINT [test.py args...]: tools/test.py into MAE_MM_EVAL_OUT
+  local checkpoint=$1
+  shift
+  log "evaluating $checkpoint with $CONFIG"
+  # shellcheck disable=SC2086
+  PYTHONPATH="$ROOT:${PYTHONPATH:-}" srun --kill-on-bad-exit=1 ${MAE_MM_SRUN_ARGS:-} \
+    "${PYTHON:-python}" -u "$ROOT/tools/test.py" "$CONFIG" "$checkpoint" --work-dir="$WORK_DIR" --launcher=slurm \
+    --out="$MAE_MM_EVAL_OUT" "$@"
+}
+if [ -n "${MAE_MM_EVAL_CHECKPOINT:-}" ]; then
+  evaluate "$MAE_MM_EVAL_CHECKPOINT" "$@"
+  exit $?
+fi
 
 log "training $CONFIG in $WORK_DIR"
 # shellcheck disable=SC2086  # MAE_MM_SRUN_ARGS is a list of words
@@ -37,4 +64,8 @@ if [ "$rc" = "$PREEMPTED" ] || { [ "$signalled" = 1 ] && [ "$rc" != 0 ]; }; then
   log "training saved and stopped, but the job has restarted $restarts times (MAX_RESTARTS=$MAX_RESTARTS): not requeueing"
 fi
 log "training exited with $rc"
+if [ "$rc" = 0 ] && [ -n "${MAE_MM_EVAL_OUT:-}" ]; then
+  evaluate "$(cat "$WORK_DIR/last_checkpoint")" "$@"
+  rc=$?
+fi
 exit "$rc"

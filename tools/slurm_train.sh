@@ -12,6 +12,11 @@
 # CPUS_PER_TASK (10), SIGNAL_LEAD (300 s; a ViT-B checkpoint saves in seconds, see README),
 # MAX_RESTARTS (20), TIME (the job's --time, default the partition's), SBATCH_ARGS, SRUN_ARGS,
 # PYTHON (default python).
+#
+# A job array, one task per point of a sweep: POINTS_FILE names a file of one line per task, its
+# work dir then its train.py args, tab-separated (appended to the command line's args). Each task
+# trains CONFIG in its own work dir and requeues itself alone; WORK_DIR then only holds the tasks'
+# logs, slurm-<array job>_<task>.out. ARRAY_LIMIT caps how many tasks run at once.
 set -euo pipefail
 if [ $# -lt 3 ]; then
   echo "usage: $0 PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py args...]" >&2; exit 2
@@ -42,9 +47,18 @@ if [ "$GPUS_PER_NODE" -gt 0 ]; then
 fi
 [ -n "${TIME:-}" ] && resources+=(--time="$TIME")
 
+log_name=slurm-%j.out
+if [ -n "${POINTS_FILE:-}" ]; then
+  [ -s "$POINTS_FILE" ] || { echo "$0: POINTS_FILE is empty or missing: $POINTS_FILE" >&2; exit 2; }
+  tasks=$(grep -c . "$POINTS_FILE")
+  resources+=(--array="0-$((tasks - 1))${ARRAY_LIMIT:+%$ARRAY_LIMIT}")
+  log_name=slurm-%A_%a.out
+  POINTS_FILE=$(cd "$(dirname "$POINTS_FILE")" && pwd)/$(basename "$POINTS_FILE")
+fi
+
 # shellcheck disable=SC2086  # SBATCH_ARGS is a list of words
 MAE_MM_ROOT=$ROOT MAE_MM_MAX_RESTARTS=${MAX_RESTARTS:-20} MAE_MM_SRUN_ARGS=${SRUN_ARGS:-} \
-  sbatch --parsable -p "$PARTITION" --job-name="$JOB_NAME" "${resources[@]}" \
-  --requeue --signal=B:USR1@"$SIGNAL_LEAD" --open-mode=append --output="$WORK_DIR/slurm-%j.out" \
+  MAE_MM_POINTS_FILE=${POINTS_FILE:-} sbatch --parsable -p "$PARTITION" --job-name="$JOB_NAME" "${resources[@]}" \
+  --requeue --signal=B:USR1@"$SIGNAL_LEAD" --open-mode=append --output="$WORK_DIR/$log_name" \
   --export=ALL ${SBATCH_ARGS:-} \
   "$ROOT/tools/slurm_job.sh" "$CONFIG" "$WORK_DIR" "$@"

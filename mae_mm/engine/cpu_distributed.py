@@ -4,10 +4,13 @@ mmengine's ``init_dist`` calls ``torch.cuda.set_device`` before it creates the p
 and its default DDP wrapper passes ``device_ids=[LOCAL_RANK]``; both fail without a GPU. With no
 CUDA device and a ``pytorch`` (torchrun) or ``slurm`` (srun) launch we create the gloo process
 group first (mmengine then leaves it alone) and wrap the model with ``device_ids=None``, which
-is what DDP wants for a CPU module. Under srun the rank, world size and master address come
+is what DDP wants for a CPU module. torch's SyncBatchNorm has no CPU implementation (DDP refuses
+it), so ``SyncBN`` norms (UperNet's heads) become ``BN``, each process normalising by its own
+batch's statistics, and the log says so. Under srun the rank, world size and master address come
 from Slurm's variables as mmengine reads them (``SLURM_PROCID``, ``SLURM_NTASKS``, the first
 host of ``SLURM_NODELIST`` through ``scontrol show hostnames``; ``MASTER_PORT`` or 29500).
 """
+import logging
 import os
 import subprocess
 
@@ -37,8 +40,27 @@ def setup_cpu_distributed(cfg: Config) -> None:
     if cfg.get('model_wrapper_cfg') is None:
         cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
                                      find_unused_parameters=cfg.get('find_unused_parameters', False))
+    replaced = sync_bn_to_bn(cfg.model)
+    if replaced:
+        print_log(f'no CUDA device: SyncBN has no CPU implementation; {replaced} SyncBN norm config(s) run as BN, '
+                  'with per-process batch statistics', logger='current', level=logging.WARNING)
     print_log(f'no CUDA device: distributed backend nccl -> {dist_cfg["backend"]}, model wrapped with '
               'device_ids=None', logger='current')
+
+
+def sync_bn_to_bn(node) -> int:
+    """Turns every ``type='SyncBN'`` in the (nested) config ``node`` into ``'BN'``; returns how many."""
+    count = 0
+    if isinstance(node, dict):
+        if node.get('type') == 'SyncBN':
+            node['type'] = 'BN'
+            count += 1
+        for value in node.values():
+            count += sync_bn_to_bn(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            count += sync_bn_to_bn(value)
+    return count
 
 
 def export_slurm_process_env() -> None:
