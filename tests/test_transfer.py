@@ -171,8 +171,9 @@ def test_bad_suites_sweeps_data_launchers_and_work_dirs_are_refused(tmp_path, fa
     for args, message in cases:
         proc = transfer(*args, '--work-dir', work)
         assert proc.returncode == 2 and message in proc.stderr, (args, proc.stderr)
-    # --launcher slurm without sbatch on PATH (only the venv's bin and the basics)
-    path = os.pathsep.join([osp.dirname(sys.executable), '/bin'])
+    # --launcher slurm without sbatch on PATH: only the venv's bin (not /bin: on a merged-/usr system
+    # it is /usr/bin, where the Slurm fixture installs sbatch)
+    path = osp.dirname(sys.executable)
     proc = transfer(fake_pretrain, '--suite', ok, '--launcher', 'slurm', '--partition', 'p', '--work-dir', work,
                     env={'PATH': path})
     assert proc.returncode == 2 and 'sbatch' in proc.stderr and 'not found on PATH' in proc.stderr, proc.stderr
