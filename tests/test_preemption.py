@@ -95,8 +95,15 @@ def test_slurm_job_preempted_twice_requeues_and_ends_exactly(slurm_cluster, refe
     submit = ('tools/slurm_train.sh', slurm_cluster.partition, 'mae-test', config, work_dir)
 
     job = run(*submit, env=env).stdout.strip()
-    for at in (2, 5):  # a requeued job would wait about a minute in BeginTime: release it at once
-        wait_for_file(osp.join(markers, f'paused_{at}_rank0'), on_wait=lambda: slurm_cluster.release_requeued(job))
+
+    def job_still_runs():  # a requeued job would wait about a minute in BeginTime: release it soon
+        fields = slurm_cluster.release_requeued(job)
+        assert fields.get('JobState') not in ('COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT'), (
+            f'job {job} ended before the marker: {fields}\n{slurm_cluster.logs()}\n'
+            + open(osp.join(work_dir, f'slurm-{job}.out')).read()[-2000:])
+
+    for at in (2, 5):
+        wait_for_file(osp.join(markers, f'paused_{at}_rank0'), on_wait=job_still_runs)
         subprocess.run(['scancel', '--signal=USR1', '--batch', job], env=slurm_cluster.env, check=True)
     # the first signal requeued the job; the second found the restart limit (MAX_RESTARTS=1) reached
     fields = slurm_cluster.wait_for(job, timeout=300)
@@ -140,6 +147,7 @@ def test_two_processes_stop_at_the_same_iteration_and_resume_exactly(demo_data, 
     proc = launch()
     wait_for_file(osp.join(markers, 'paused_2_rank1'), proc)
     os.kill(int(open(osp.join(markers, 'paused_2_rank1')).read()), signal.SIGUSR1)
+    open(osp.join(markers, 'release_2'), 'w').close()  # rank 0, not signalled, goes on
     assert proc.wait(timeout=300) == PREEMPTED_EXIT_CODE, proc.stderr.read()[-3000:]
     saved = torch.load(osp.join(work_dir, 'iter_2.pth'), map_location='cpu', weights_only=True)
     assert saved['meta']['iter'] == 2 and len(saved['random_states']) == 2

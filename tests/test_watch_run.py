@@ -1,5 +1,6 @@
 """Watching a run: the kNN classifier, the kNN probe's refusals, --vis backends, and a short
-training with --vis tensorboard whose event file holds the scalars and the reconstruction panel."""
+training with --vis tensorboard whose event file holds the scalars and the reconstruction panel, and
+whose losses and weights equal those of the same run without the two hooks."""
 import json
 import math
 import os
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import read_scalars
+from conftest import read_scalars, scalars_by_step
 from mae_mm.engine import KNNProbeHook
 from mae_mm.evaluation import knn_predict, knn_top1
 from mae_mm.visualization import vis_backend_configs
@@ -143,6 +144,18 @@ def test_tensorboard_run_has_scalars_and_the_cli_panel(demo_data, tmp_path):
     np.testing.assert_array_equal(cli, final)
     [local] = [osp.join(dp, f) for dp, _, fs in os.walk(work_dir) for f in fs if f == 'reconstruction_2.png']
     np.testing.assert_array_equal(mmcv.imread(local, channel_order='rgb'), cli)
+
+    # the same run without the two hooks: the same losses and weights, bit for bit, although the
+    # hooks ran (and built DataLoaders, which draw from torch's generator) before and between epochs
+    bare = derived_config(tmp_path, 'bare', SHORT)
+    with open(bare, 'a') as f:
+        f.write(f'custom_hooks = {[dict(h) for h in hooks]!r}\n')
+    bare_dir = str(tmp_path / 'bare_run')
+    run('tools/train.py', bare, '--work-dir', bare_dir, threads=1)
+    assert scalars_by_step(read_scalars(bare_dir), 'loss') == scalars_by_step(records, 'loss')
+    watched, unwatched = (torch.load(osp.join(d, 'epoch_2.pth'), map_location='cpu', weights_only=True)['state_dict']
+                          for d in (work_dir, bare_dir))
+    assert all(torch.equal(watched[k], unwatched[k]) for k in unwatched)
 
 
 def test_plot_curves_merges_a_resumed_run_and_puts_metrics_at_iterations(tmp_path):

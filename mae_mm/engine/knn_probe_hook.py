@@ -118,7 +118,8 @@ class KNNProbeHook(Hook):
 
     @torch.no_grad()
     def features(self, runner, split: str) -> Optional[list]:
-        """One subset's ``(feature (D,), label)`` pairs from every rank, on rank 0 (None elsewhere)."""
+        """One subset's ``(feature (D,) float32 array, label)`` pairs from every rank, on rank 0 (None
+        elsewhere)."""
         if split not in self.loaders:
             self.loaders[split] = Runner.build_dataloader(dict(self.loader_cfg, dataset=self.subsets[split]))
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
@@ -127,7 +128,9 @@ class KNNProbeHook(Hook):
             imgs = model.data_preprocessor(batch, False)['inputs']
             feats = encoder_features(model.encoder, imgs, self.feature).float().cpu()
             labels = [int(sample.gt_label) for sample in batch['data_samples']]
-            results.extend(zip(feats.unbind(0), labels))
+            # numpy rows: collect_results pickles every item, and a pickled tensor view costs
+            # milliseconds (seen: 15-30 s for 400 features on gloo, against 0.1 s as numpy)
+            results.extend(zip(feats.numpy(), labels))
         if get_world_size() > 1:  # rank 0 gets all of them in the data set's order, the others None
             results = collect_results(results, len(self.subsets[split]), self.collect_device)
         return results
@@ -146,7 +149,7 @@ class KNNProbeHook(Hook):
         top1 = [None]
         if is_main_process():
             (train_feats, train_labels), (val_feats, val_labels) = (
-                (torch.stack([f for f, _ in pairs]), torch.tensor([label for _, label in pairs]))
+                (torch.from_numpy(np.stack([f for f, _ in pairs])), torch.tensor([label for _, label in pairs]))
                 for pairs in (train, val))
             top1 = [knn_top1(train_feats, train_labels, val_feats, val_labels, self.k, self.temperature)]
         if get_world_size() > 1:

@@ -103,8 +103,9 @@ class SampleSeededMaskedAutoencoder(MaskedAutoencoder):
 class PauseAtIterHook(Hook):
     """At the start of each training iteration in ``at_iters`` (1-based), writes
     ``marker_dir/paused_<iter>_rank<rank>`` (holding this process's pid) and waits, up to
-    ``timeout`` seconds, until the process has caught a signal: a test then signals the run in the
-    middle of that iteration, however long its start-up took."""
+    ``timeout`` seconds, until the process has caught a signal or the test has written
+    ``marker_dir/release_<iter>`` (for the ranks it does not signal): a test then signals the run
+    in the middle of that iteration, however long its start-up took."""
 
     def __init__(self, at_iters, marker_dir, timeout=120):
         self.at_iters = set(at_iters)
@@ -118,8 +119,9 @@ class PauseAtIterHook(Hook):
         with open(path + '.tmp', 'w') as f:
             f.write(str(os.getpid()))
         os.replace(path + '.tmp', path)
+        release = os.path.join(self.marker_dir, f'release_{runner.iter + 1}')
         deadline = time.time() + self.timeout
-        while signal_received() is None and time.time() < deadline:
+        while signal_received() is None and not os.path.exists(release) and time.time() < deadline:
             time.sleep(0.05)
 
 
