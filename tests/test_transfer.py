@@ -85,6 +85,26 @@ def test_sweep_grid_names_and_values():
         parse_sweeps(['lr'])
 
 
+def test_slurm_jobs_stopped_rather_than_broken_are_resumable():
+    from suite_run.launch_slurm import resumable
+    for state in ('CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'PREEMPTED'):
+        assert resumable(state, '0:15')
+    assert resumable('FAILED', '75:0')  # saved on a signal after its last allowed restart
+    assert not resumable('FAILED', '1:0') and not resumable('OUT_OF_MEMORY', '0:125')
+    assert not resumable(None, None)  # gone from slurmctld: what it was is not known
+
+
+def test_curve_labels_stay_apart_when_stages_share_point_names(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('plot_curves', osp.join(ROOT, 'tools', 'plot_curves.py'))
+    plot_curves = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plot_curves)
+    run_dir = tmp_path / 'run'
+    dirs = [str(run_dir / 'pretrain'), str(run_dir / 'finetune' / 'seed=0'), str(run_dir / 'coco' / 'seed=0')]
+    assert plot_curves.run_labels(dirs) == ['pretrain', 'finetune/seed=0', 'coco/seed=0']
+    assert plot_curves.run_labels(dirs[:2]) == ['pretrain', 'seed=0']
+
+
 def test_checkpoint_kinds():
     assert kind_from_keys(['encoder.pos_embed', 'encoder.blocks.0.norm1.weight', 'decoder.pred.weight']) == 'mae_mm'
     assert kind_from_keys(['cls_token', 'pos_embed', 'patch_embed.proj.weight', 'blocks.0.norm1.weight']) == 'official'
@@ -186,6 +206,16 @@ def test_bad_suites_sweeps_data_launchers_and_work_dirs_are_refused(tmp_path, fa
               open(osp.join(work, 'manifest.json'), 'w'))
     proc = transfer(fake_pretrain, '--suite', ok, '--work-dir', work)
     assert proc.returncode == 2 and 'holds the suite run of another checkpoint (/other.pth' in proc.stderr, proc.stderr
+    # --replace, but this run is refused (its data is missing): the other run is still all there
+    os.makedirs(osp.join(work, 'finetune'))
+    open(osp.join(work, 'finetune', 'epoch_1.pth'), 'w').close()
+    proc = transfer(fake_pretrain, '--suite', missing_data, '--work-dir', work, '--replace')
+    assert proc.returncode == 2 and '/nonexistent/imagenet' in proc.stderr, proc.stderr
+    assert json.load(open(osp.join(work, 'manifest.json')))['checkpoint']['path'] == '/other.pth'
+    assert osp.isfile(osp.join(work, 'finetune', 'epoch_1.pth'))
+    proc = transfer(fake_pretrain, '--suite', ok, '--work-dir', work, '--replace', '--dry-run')
+    assert proc.returncode == 0 and f'would discard {osp.join(work, "finetune")}' in proc.stdout, proc.stdout
+    assert osp.isfile(osp.join(work, 'finetune', 'epoch_1.pth'))
 
 
 # ---------------------------------------------------------------- whole runs (train through the tools)

@@ -358,8 +358,9 @@ def row_jpeg(ctx):
 
     yield attempt(f'cpu decode, {workers} workers', lambda: fed(
         f'cpu decode, {workers} workers', config, '--workers', workers))
-    yield attempt('gpu decode, 4 workers', lambda: fed(
-        'gpu decode, 4 workers', decode_config, '--workers', '0' if ctx.smoke else '4'))
+    decode_workers = '0' if ctx.smoke else '4'
+    yield attempt(f'gpu decode, {decode_workers} workers', lambda: fed(
+        f'gpu decode, {decode_workers} workers', decode_config, '--workers', decode_workers))
 
 
 def row_eager(ctx):

@@ -8,7 +8,8 @@ written in records with ``lr`` is a training key, at ``step`` = iteration; any o
 metric, which mmengine's LoggerHook (and KNNProbeHook) write at ``step`` = epoch in an
 epoch-based run: those steps become iterations with the run's iterations per epoch, the smallest
 number consistent with every training record's (epoch, iteration). One subplot per key, one
-line per work dir, labelled by its name.
+line per work dir, labelled by its name (by its path below the dirs' common parent where two names are
+the same).
 
 mmpretrain's and mmdet's tools/analysis_tools/analyze_logs.py read one json log each, plot
 metrics at their raw step (epochs next to iterations) and do not merge a resumed run's logs,
@@ -55,10 +56,21 @@ def read_run(work_dir: str) -> dict:
     return {**metrics, **train}
 
 
+def run_labels(work_dirs: list) -> list:
+    """A legend label per work dir: its folder name, or, when two share one (the points of a sweep
+    in different stages: ``finetune/seed=0``, ``coco/seed=0``), its path below their common parent."""
+    dirs = [osp.abspath(d) for d in work_dirs]
+    names = [osp.basename(d) for d in dirs]
+    if len(set(names)) == len(names):
+        return names
+    common = osp.commonpath(dirs) if len(dirs) > 1 else osp.dirname(dirs[0])
+    return [osp.relpath(d, common) if d != common else osp.basename(d) for d in dirs]
+
+
 def main():
     args = parse_args()
     keys = [k for k in args.keys.split(',') if k]
-    runs = {osp.basename(osp.normpath(d)): read_run(d) for d in args.work_dirs}
+    runs = {label: read_run(d) for label, d in zip(run_labels(args.work_dirs), args.work_dirs)}
     missing = [k for k in keys if not any(k in c for c in runs.values())]
     available = sorted(set().union(*runs.values()))
     if len(missing) == len(keys):

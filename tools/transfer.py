@@ -3,7 +3,7 @@
     python tools/transfer.py CHECKPOINT --suite configs/suites/vit-base.py [--work-dir DIR]
            [--launcher local|slurm] [--gpus N] [--partition P] [--only finetune,coco]
            [--sweep KEY=V1,V2 ...] [--seeds N] [--retry-failed] [--replace] [--dry-run]
-    python tools/transfer.py --status DIR            # where every stage of a suite run stands
+    python tools/transfer.py --status DIR [--wait S] # where every stage of a suite run stands
     python tools/transfer.py --compare DIR_A DIR_B   # two suite runs side by side
 
 Every stage trains through tools/train.py and is evaluated by tools/test.py (locally, or on Slurm
@@ -20,6 +20,7 @@ import argparse
 import os
 import os.path as osp
 import sys
+import time
 
 from suite_run import orchestrate as run
 from suite_run.checkpoint_facts import NotAPretrainingCheckpoint, checkpoint_kind
@@ -49,6 +50,8 @@ def parse_args(argv=None):
                         help="discard DIR's run when it holds another checkpoint's (tools/demo.sh does)")
     parser.add_argument('--dry-run', action='store_true', help='check everything and print the plan; run nothing')
     parser.add_argument('--status', metavar='DIR', help='print where the run in DIR stands (and write its tables when all ended)')
+    parser.add_argument('--wait', type=float, default=0.0, metavar='SECONDS',
+                        help='with --status of a Slurm run: wait up to SECONDS for its jobs to end first')
     parser.add_argument('--compare', nargs=2, metavar=('DIR_A', 'DIR_B'))
     parser.add_argument('--out', help='with --compare: the markdown file (default DIR_B/compare.md)')
     parser.add_argument('--progress-interval', type=float, default=30.0, help='seconds between progress lines')
@@ -62,12 +65,17 @@ def parse_args(argv=None):
     return args
 
 
-def show_status(work_dir: str) -> int:
+def show_status(work_dir: str, wait: float = 0.0) -> int:
     manifest = read_manifest(work_dir)
     if manifest is None:
         raise run.RunRefused(f'{work_dir} holds no manifest.json: not a suite run')
-    if manifest['launcher'] == 'slurm' and run.refresh_slurm(work_dir, manifest):
-        write_manifest(work_dir, manifest)
+    deadline = time.time() + wait
+    while manifest['launcher'] == 'slurm':  # --wait: until every job has left the queue, or the deadline
+        if run.refresh_slurm(work_dir, manifest):
+            write_manifest(work_dir, manifest)
+        if run.all_ended(manifest) or time.time() >= deadline:
+            break
+        time.sleep(min(10.0, max(deadline - time.time(), 0.1)))
     print(f'{work_dir}: {manifest["checkpoint"]["path"]} with {manifest["suite"]["path"]} ({manifest["launcher"]})')
     for line in run.status_lines(work_dir, manifest):
         print('  ' + line)
@@ -100,8 +108,10 @@ def start(args) -> int:
     work_dir = args.work_dir or osp.join('work_dirs', 'transfer', f'{osp.splitext(osp.basename(args.checkpoint))[0]}-'
                                          f'{osp.splitext(osp.basename(args.suite))[0]}')
     previous = read_manifest(work_dir)
+    if previous is not None and previous['launcher'] == 'slurm' and run.refresh_slurm(work_dir, previous):
+        write_manifest(work_dir, previous)  # jobs that ended since the last look are no longer 'running'
     ckpt = run.checkpoint_record(args.checkpoint, previous)
-    previous = run.check_work_dir(work_dir, previous, ckpt, stages, args.replace and not args.dry_run)
+    previous, replaced = run.check_work_dir(work_dir, previous, ckpt, stages, args.replace)
     if previous is not None:
         ckpt.update(kind=previous['checkpoint']['kind'], converted=previous['checkpoint'].get('converted'))
         if args.launcher != previous['launcher']:
@@ -116,11 +126,14 @@ def start(args) -> int:
     if points:
         run.check_before_running(ROOT, manifest, points)
     if args.dry_run:
+        if replaced:
+            print(f'would discard {", ".join(replaced)} (--replace)')
         for p in points:
             print(f'would run {p["stage"]} {p["name"] or "(default)"}: {p["config"]} overrides={p["overrides"]} '
                   f'seed={p["seed"]} ({p["status"]})')
         print(f'{len(points)} point(s) to run; nothing was run (--dry-run)')
         return 0
+    run.discard(work_dir, replaced, ckpt)  # only now: every check above passed with the old run intact
     if not points:
         run.say(f'nothing to run in {work_dir}: every point has ended')
     else:
@@ -143,7 +156,7 @@ def main(argv=None) -> int:
         if args.compare:
             return show_compare(*args.compare, args.out)
         if args.status:
-            return show_status(args.status)
+            return show_status(args.status, args.wait)
         return start(args)
     except (run.RunRefused, NotAPretrainingCheckpoint, SuiteError, SlurmError, FileNotFoundError, ValueError) as err:
         print(f'transfer.py: {err}', file=sys.stderr)

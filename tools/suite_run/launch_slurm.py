@@ -13,8 +13,9 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
+from .launch_local import PREEMPTED
 from .points import cfg_options, option_words
 
 ACTIVE = {'PENDING', 'RUNNING', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'CONFIGURING', 'COMPLETING',
@@ -84,7 +85,8 @@ def submit_array(root: str, partition: str, stage: Dict, points: List[Dict], poi
 def submit_collection(root: str, partition: str, work_dir: str, job_ids: List[str]) -> str:
     """The job that writes results.* once every point's job has ended (whatever their outcome)."""
     python = os.environ.get('PYTHON', sys.executable)
-    wrap = f'cd {root} && {python} tools/transfer.py --status {work_dir}'
+    # --wait: a job just ended may still be COMPLETING when the dependency lets this one start
+    wrap = f'cd {root} && {python} tools/transfer.py --status {work_dir} --wait 300'
     cmd = ['sbatch', '--parsable', '-p', partition, '--job-name=mae_mm-collect', '--ntasks=1', '--cpus-per-task=1',
            f'--dependency=afterany:{":".join(job_ids)}', f'--output={osp.join(work_dir, "collect-%j.out")}',
            f'--wrap={wrap}']
@@ -99,13 +101,22 @@ def queue_states() -> Dict[str, str]:
     return dict(line.split(None, 1) for line in proc.stdout.splitlines() if line.strip())
 
 
-def ended_state(job_id: str) -> Optional[str]:
-    """JobState of an ended job while slurmctld still holds it (MinJobAge), else None."""
+# ended states after which the point's training can resume from its newest whole checkpoint
+RESUMABLE = {'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE'}
+
+
+def ended_state(job_id: str) -> Tuple[Optional[str], Optional[str]]:
+    """``(JobState, ExitCode)`` of an ended job while slurmctld still holds it (MinJobAge), else
+    ``(None, None)``; ExitCode reads ``status:signal``, e.g. ``75:0``."""
     proc = subprocess.run(['scontrol', '-o', 'show', 'job', job_id], capture_output=True, text=True)
-    for word in proc.stdout.split():
-        if word.startswith('JobState='):
-            return word.split('=', 1)[1]
-    return None
+    fields = dict(word.split('=', 1) for word in proc.stdout.split() if '=' in word)
+    return fields.get('JobState'), fields.get('ExitCode')
+
+
+def resumable(state: Optional[str], exit_code: Optional[str]) -> bool:
+    """Whether a job that ended without metrics was stopped rather than broken: cancelled, out of
+    time, its node lost, or preempted once more than MAX_RESTARTS allowed (exit 75)."""
+    return state in RESUMABLE or (state == 'FAILED' and (exit_code or '').split(':')[0] == str(PREEMPTED))
 
 
 def job_log(point_dir: str, point: Dict) -> str:

@@ -1,5 +1,6 @@
 """A suite run from start to table: the checks before anything runs, the manifest's points, the
 launchers, the status, and the outputs (see tools/transfer.py for the command line)."""
+import glob
 import hashlib
 import json
 import os
@@ -9,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from . import launch_local, launch_slurm
 from .checkpoint_facts import checkpoint_kind, file_identity, sha256_of
@@ -49,18 +50,12 @@ def checkpoint_record(path: str, previous: Optional[Dict]) -> Dict:
     return dict(identity, sha256=sha256_of(path))
 
 
-def _discard(work_dir: str, dirs: List[str], keep: str) -> None:
-    for d in dirs:
-        if osp.isdir(d) and not osp.abspath(keep).startswith(osp.abspath(d) + os.sep):
-            shutil.rmtree(d)
-    for name in OUTPUTS + ('manifest.json', 'pretrained_converted.pth'):
-        if osp.exists(osp.join(work_dir, name)):
-            os.remove(osp.join(work_dir, name))
-
-
-def check_work_dir(work_dir: str, previous: Optional[Dict], ckpt: Dict, stages: Dict, replace: bool) -> Optional[Dict]:
+def check_work_dir(work_dir: str, previous: Optional[Dict], ckpt: Dict, stages: Dict,
+                   replace: bool) -> Tuple[Optional[Dict], List[str]]:
     """Refuses a work dir that holds another checkpoint's run (or stage folders of no run), unless
-    ``replace``: then that run is discarded, and said so. Returns the manifest to continue, if any."""
+    ``replace``. Returns the manifest to continue (None for a fresh run) and the folders a
+    replacement would discard: nothing is discarded here, so the checks that follow can still
+    refuse the run with the old one intact (:func:`discard`)."""
     stage_dirs = [osp.join(work_dir, n if s['train'] else EVAL_ONLY_DIR) for n, s in stages.items()]
     if previous is not None and previous['checkpoint']['sha256'] != ckpt['sha256']:
         if not replace:
@@ -68,20 +63,34 @@ def check_work_dir(work_dir: str, previous: Optional[Dict], ckpt: Dict, stages: 
                 f'{work_dir} holds the suite run of another checkpoint ({previous["checkpoint"]["path"]}, sha256 '
                 f'{previous["checkpoint"]["sha256"][:12]}; this one is {ckpt["sha256"][:12]}): use another '
                 '--work-dir, or --replace to discard that run')
+        live = [f'{s} {p["name"]}'.strip() for s, p in iter_points(previous) if p['status'] == 'running'
+                and (previous['launcher'] == 'slurm' or pid_alive(p))]
+        if live:
+            raise RunRefused(f'--replace: the run in {work_dir} still runs ({", ".join(live)}): wait for it or stop '
+                             'it (scancel its jobs) first')
         old = [_dir_of(work_dir, s, p, previous['stages'][s]['stage']['train']) for s, p in iter_points(previous)]
-        say(f'replacing the run of {previous["checkpoint"]["path"]} in {work_dir}: another checkpoint '
-            f'({ckpt["sha256"][:12]}), so every stage starts afresh')
-        _discard(work_dir, sorted(set(old + stage_dirs)), ckpt['path'])
-        return None
+        return None, sorted(set(old + stage_dirs))
     if previous is None:
         leftovers = [d for d in stage_dirs if osp.isdir(d) and os.listdir(d)]
-        if leftovers:
-            if not replace:
-                raise RunRefused(f'{work_dir} has stage folders but no manifest.json ({", ".join(leftovers)}): '
-                                 'not a suite run to continue; use another --work-dir, or --replace to discard them')
-            say(f'discarding {", ".join(leftovers)} (no manifest: not a suite run of this checkpoint)')
-            _discard(work_dir, leftovers, ckpt['path'])
-    return previous
+        if leftovers and not replace:
+            raise RunRefused(f'{work_dir} has stage folders but no manifest.json ({", ".join(leftovers)}): '
+                             'not a suite run to continue; use another --work-dir, or --replace to discard them')
+        return None, leftovers
+    return previous, []
+
+
+def discard(work_dir: str, dirs: List[str], ckpt: Dict) -> None:
+    """Removes ``dirs`` (never one holding the checkpoint) and the run's manifest and outputs, and says so."""
+    if not dirs:
+        return
+    say(f'--replace: discarding the previous run in {work_dir} ({", ".join(dirs)}); this checkpoint '
+        f'({ckpt["sha256"][:12]}) starts every stage afresh')
+    for d in dirs:
+        if osp.isdir(d) and not osp.abspath(ckpt['path']).startswith(osp.abspath(d) + os.sep):
+            shutil.rmtree(d)
+    for name in OUTPUTS + ('manifest.json', 'pretrained_converted.pth'):
+        if osp.exists(osp.join(work_dir, name)):
+            os.remove(osp.join(work_dir, name))
 
 
 def convert_if_needed(root: str, work_dir: str, ckpt: Dict) -> None:
@@ -248,14 +257,17 @@ def refresh_slurm(work_dir: str, manifest: Dict) -> bool:
         if state in launch_slurm.ACTIVE:
             continue
         metrics_file = osp.join(folder, 'metrics.json')
-        ended = launch_slurm.ended_state(point['job_id'])
+        ended, exit_code = launch_slurm.ended_state(point['job_id'])
+        log = launch_slurm.job_log(folder, point)
         if osp.isfile(metrics_file) and ended in (None, 'COMPLETED'):
             try:
                 point.update(status='done', metrics=launch_local.read_metrics(stage, metrics_file), ended=time.time())
             except RuntimeError as err:
                 point.update(status='failed', reason=str(err))
+        elif launch_slurm.resumable(ended, exit_code):  # the same command resubmits it with --resume
+            point.update(status='interrupted', reason=f'job {point["job_id"]} {ended} (exit {exit_code}) before it '
+                                                      f'ended: the same command resumes it (log {log})')
         else:
-            log = launch_slurm.job_log(folder, point)
             point.update(status='failed', reason=f'job {point["job_id"]} ended ({ended or "gone from the queue"}) '
                                                  f'without metrics: {failure_reason(log)} (log {log})')
         changed = True
@@ -306,8 +318,10 @@ def write_outputs(root: str, work_dir: str, manifest: Dict, force: bool = False)
     bar_chart(manifest, results, osp.join(work_dir, 'results.png'))
     curve_dirs = [_dir_of(work_dir, s, p, manifest['stages'][s]['stage']['train']) for s, p in iter_points(manifest)
                   if p['status'] == 'done' and manifest['stages'][s]['stage']['train']]
-    if manifest['checkpoint']['kind'] == 'mae_mm':  # the pretraining run's own curves, when it has them
-        curve_dirs.insert(0, osp.dirname(manifest['checkpoint']['path']))
+    pretrain_dir = osp.dirname(osp.abspath(manifest['checkpoint']['path']))
+    if manifest['checkpoint']['kind'] == 'mae_mm' and glob.glob(  # the pretraining run's own curves, if it has them
+            osp.join(pretrain_dir, '**', 'vis_data', 'scalars.json'), recursive=True):
+        curve_dirs.insert(0, pretrain_dir)
     keys = ['loss', 'knn/top1'] + sorted({k for _, p in iter_points(manifest)
                                           for k in manifest['stages'][p['stage']]['stage']['metrics'].values()})
     proc = subprocess.run([sys.executable, osp.join(root, 'tools', 'plot_curves.py'), *curve_dirs, '--keys',
