@@ -235,6 +235,25 @@ def test_a_config_that_contradicts_the_weights_or_the_requested_model_is_refused
     assert proc.returncode != 0 and 'decoder_num_hidden_layers=3, but the weights have 2' in proc.stderr
 
 
+@pytest.mark.parametrize('change, message', [
+    (dict(model_type='vit_msn'), "model_type='vit_msn'"),
+    (dict(qkv_bias=False), 'qkv_bias=False'),
+    (dict(hidden_size=96), 'hidden_size=96, but the weights have 64'),
+    (dict(patch_size=16), 'patch_size=16, but the weights have 8'),
+    (dict(patch_size=[8, 16]), 'patch_size=[8, 16]: mae_mm converts a square patch_size only'),
+    (dict(num_attention_heads=3), 'hidden_size=64 is not divisible by num_attention_heads=3'),
+])
+def test_config_json_of_another_architecture_is_refused_naming_the_key(change, message):
+    from mae_mm.hf_config import check_hf_config
+    state = {k: v for k, v in TINY.items() if k in ('hidden_size', 'num_hidden_layers', 'intermediate_size',
+                                                    'patch_size', 'decoder_hidden_size')}
+    config = dict(transformers.ViTMAEConfig(**TINY).to_dict(), **change)
+    assert check_hf_config(dict(transformers.ViTMAEConfig(**TINY).to_dict()), 'hf/config.json', state) == []
+    with pytest.raises(ValueError, match='hf/config.json describes a model mae_mm does not compute') as err:
+        check_hf_config(config, 'hf/config.json', state)
+    assert message in str(err.value)
+
+
 def test_another_layer_norm_eps_only_warns_and_says_what_it_changes(tmp_path):
     write_hf_dir(hf_mae(layer_norm_eps=1e-12), tmp_path / 'hf', 'save_pretrained')
     proc = convert(tmp_path / 'hf' / 'model.safetensors', tmp_path / 'ours.pth', '--from', 'hf')

@@ -53,6 +53,26 @@ def test_knn_weighted_vote_by_hand():
     assert knn_top1(train, labels, tests, torch.tensor([0, 0]), k=2, temperature=T) == 50.0
 
 
+def test_probe_features_are_the_unmasked_encoders_cls_token_or_patch_mean():
+    """Against the pretraining forward with nothing dropped (mask ratio 0, noise in token order):
+    the cls token, or the mean of the L patch tokens, of the final norm's output."""
+    from mae_mm.engine.knn_probe_hook import encoder_features
+    from mae_mm.models import MAEEncoder
+
+    torch.manual_seed(0)
+    encoder = MAEEncoder(arch=dict(embed_dim=32, depth=2, num_heads=4, mlp_ratio=2.0, patch_size=8),
+                         pretrain_img_size=32).eval()
+    imgs = torch.randn(3, 3, 32, 32)
+    encoder.mask_ratio = 0.0  # the constructor refuses it; here it keeps all 16 tokens
+    with torch.no_grad():
+        latent, mask, _ = encoder(imgs, noise=torch.arange(16.0).expand(3, 16))
+        assert latent.shape == (3, 17, 32) and not mask.any()
+        torch.testing.assert_close(encoder_features(encoder, imgs, 'cls_token'), latent[:, 0])
+        torch.testing.assert_close(encoder_features(encoder, imgs, 'mean_patch'), latent[:, 1:].mean(1))
+    with pytest.raises(ValueError, match="feature must be one of .*'mean_patch'"):
+        KNNProbeHook(train_dataset={}, val_dataset={}, feature='mean')
+
+
 def knn_hook(tmp_path, train_dataset, num_train=10, **kwargs):
     val = dict(type='mmpretrain.CustomDataset', data_root='data/demo/imagenet', data_prefix='val', pipeline=[])
     return KNNProbeHook(train_dataset=train_dataset, val_dataset=val, num_train=num_train, num_val=5, **kwargs)
