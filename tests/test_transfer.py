@@ -280,6 +280,14 @@ def test_compare_two_checkpoints_of_one_pretraining(tmp_path, demo_pretrain):
     out = transfer('--compare', early, last, check=True).stdout
     row = f'| pretrain loss | {loss_early:.4g} | {loss_last:.4g} | {loss_last - loss_early:.4g} |'
     assert row in out and row in open(osp.join(last, 'compare.md')).read(), out
+    # the last checkpoint into the early run's dir: refused, then with --replace that run is discarded
+    proc = transfer(osp.join(demo_pretrain, ckpts[-1]), '--suite', suite, '--work-dir', early)
+    assert proc.returncode == 2 and 'holds the suite run of another checkpoint' in proc.stderr, proc.stderr
+    out = transfer(osp.join(demo_pretrain, ckpts[-1]), '--suite', suite, '--work-dir', early, '--replace',
+                   check=True).stdout
+    assert f'--replace: discarding the previous run in {early}' in out, out
+    assert read_manifest(early)['checkpoint']['path'] == osp.join(demo_pretrain, ckpts[-1])
+    assert json.load(open(osp.join(early, 'results.json')))['pretrain']['loss'] == loss_last
 
 
 @pytest.mark.slow
