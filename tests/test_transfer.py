@@ -95,10 +95,7 @@ def test_slurm_jobs_stopped_rather_than_broken_are_resumable():
 
 
 def test_curve_labels_stay_apart_when_stages_share_point_names(tmp_path):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('plot_curves', osp.join(ROOT, 'tools', 'plot_curves.py'))
-    plot_curves = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(plot_curves)
+    import plot_curves  # tools/ is on sys.path (above)
     run_dir = tmp_path / 'run'
     dirs = [str(run_dir / 'pretrain'), str(run_dir / 'finetune' / 'seed=0'), str(run_dir / 'coco' / 'seed=0')]
     assert plot_curves.run_labels(dirs) == ['pretrain', 'finetune/seed=0', 'coco/seed=0']
