@@ -26,7 +26,9 @@ A ``DST`` ending in ``.safetensors`` is written as safetensors, anything else as
 SRC files are read as safetensors or with ``torch.load(weights_only=True)``; the official files
 also pickle their training ``argparse.Namespace``, which is allowed for them. ``--trust-source``
 turns the safety off for a ``.pth`` you trust that holds anything else. Our outputs are a plain
-``{'state_dict': ..., 'meta': ...}`` that ``load_from`` and ``init_cfg`` read.
+``{'state_dict': ..., 'meta': ...}``: a ``.pth`` one is what ``load_from`` and ``init_cfg`` read; a
+``.safetensors`` one keeps ``meta`` as JSON in its header, and mmengine does not read it (train from
+a ``.pth``).
 """
 import argparse
 import os.path as osp

@@ -12,7 +12,7 @@
 # GPUs, else from the environment, else DEFAULT_ARCH_LIST below.
 # The venv lives at $MAE_MM_VENV (default ~/.cache/mae_mm/venv-<python>-torch<version>) and
 # mmcv's compiled wheel at $MAE_MM_CACHE/wheels/<python>-torch<version>/ (CPU ops) or
-# .../<python>-torch<version>-cu<nvcc version>-sm<arch list>/ (CUDA ops): a second run rebuilds nothing.
+# .../<python>-torch<version>-cu<torch's CUDA version>-sm<arch list>/ (CUDA ops): a second run rebuilds nothing.
 # Prints the venv's python path on its last line; callers use it via tools/env.sh.
 set -euo pipefail
 

@@ -2,7 +2,7 @@
 #   python tools/transfer.py PRETRAIN.pth --suite configs/suites/vit-base.py --launcher slurm --partition P
 # Stage keys as in configs/suites/demo.py; gpus follow each config's name (8xb128: 8 GPUs).
 # ImageNet, COCO and ADE20K are read where the configs say (data/imagenet, data/coco, data/ade):
-# change the paths with --cfg-options-like overrides through --sweep KEY=VALUE, or edit the configs.
+# link your copies there (README, "Transfer benchmarks").
 stages = dict(
     pretrain=dict(config='configs/pretrain/mae_vit-base-p16_8xb512-amp-coslr-1600e_in1k.py', train=False,
                   gpus=1, metrics=dict(loss='recon/mse'), select='loss', lower_is_better=True),

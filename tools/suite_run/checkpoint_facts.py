@@ -1,6 +1,7 @@
 """What a suite run is given: the checkpoint's sha256 (cached by path, size and mtime) and its kind.
 
-Kinds: ``mae_mm`` (one of our pretraining checkpoints: ``encoder.*`` and ``decoder.*``, read as is),
+Kinds: ``mae_mm`` (one of our pretraining checkpoints, read as is: ``encoder.*`` weights, with or without
+``decoder.*``),
 ``official`` (the MAE release's encoder or visualize checkpoint, weights under ``model``) and
 ``mmpretrain`` (an mmpretrain ``MAE``); the last two are converted with
 ``tools/convert_checkpoint.py`` into the run directory. Anything else (a classifier, a truncated
