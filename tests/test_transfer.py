@@ -85,6 +85,24 @@ def test_sweep_grid_names_and_values():
         parse_sweeps(['lr'])
 
 
+def test_a_second_sweep_extends_the_grid_and_keeps_what_ran():
+    from suite_run.orchestrate import build_points, merge_previous
+    stages = dict(finetune=FINETUNE_STAGE)
+    first = build_points(stages, parse_sweeps(['optim_wrapper.optimizer.lr=1e-4,2e-4,3e-4']), None, 'mae_mm')
+    statuses = ('done', 'pending', 'interrupted')
+    for point, status in zip(first['finetune']['points'], statuses):
+        point.update(status=status, metrics=dict(top1=50.0) if status == 'done' else None)
+    second = build_points(stages, parse_sweeps(['optim_wrapper.optimizer.lr=4e-4,1e-4']), None, 'mae_mm')
+    merged = merge_previous(second, dict(stages=first))['finetune']['points']
+    # this grid's points (1e-4 with the state it ran to); 2e-4 never ran and 3e-4 was interrupted: dropped
+    assert [(p['name'], p['status']) for p in merged] == [('lr=0.0004', 'pending'), ('lr=0.0001', 'done')]
+    first['finetune']['points'][1]['status'] = 'failed'  # a point that ran and failed is kept too
+    second = build_points(stages, parse_sweeps(['optim_wrapper.optimizer.lr=4e-4,1e-4']), None, 'mae_mm')
+    merged = merge_previous(second, dict(stages=first))['finetune']['points']
+    assert [(p['name'], p['status']) for p in merged] == [('lr=0.0004', 'pending'), ('lr=0.0001', 'done'),
+                                                           ('lr=0.0002', 'failed')]
+
+
 def test_slurm_jobs_stopped_rather_than_broken_are_resumable():
     from suite_run.launch_slurm import resumable
     for state in ('CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'PREEMPTED'):

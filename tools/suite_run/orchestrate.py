@@ -128,13 +128,15 @@ def build_points(stages: Dict, sweeps: Dict, seeds: Optional[int], kind: str) ->
 
 def merge_previous(new: Dict, previous: Optional[Dict]) -> Dict:
     """Keeps the previous run's state for the points it has; a point whose config, overrides or seed
-    changed under the same name is refused (its folder holds the other one)."""
+    changed under the same name is refused (its folder holds the other one). Earlier points outside
+    this command's grid stay in the run (a second ``--sweep`` extends the grid) when they ended or
+    still run; ones that never ran or were interrupted are dropped, so this command does not run them."""
     if previous is None:
         return new
     for name, record in new.items():
         old = {p['name']: p for p in previous['stages'].get(name, {}).get('points', [])}
         for i, point in enumerate(record['points']):
-            before = old.get(point['name'])
+            before = old.pop(point['name'], None)
             if before is None:
                 continue
             for key in ('config', 'overrides', 'seed'):
@@ -142,6 +144,11 @@ def merge_previous(new: Dict, previous: Optional[Dict]) -> Dict:
                     raise RunRefused(f'stage {name} point {point["name"] or "(default)"} ran with {key}={before[key]!r}; '
                                      f'now {point[key]!r}: use another --work-dir')
             record['points'][i] = before
+        kept = [p for p in old.values() if p['status'] in ENDED + ('running',)]
+        if kept:
+            say(f'{name}: keeping {len(kept)} earlier point(s) outside this grid '
+                f'({", ".join(p["name"] or "(default)" for p in kept)})')
+            record['points'].extend(kept)
     for name, record in previous['stages'].items():  # stages left out by --only stay in the manifest
         new.setdefault(name, record)
     return new
