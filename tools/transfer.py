@@ -73,8 +73,8 @@ def show_status(work_dir: str, wait: float = 0.0) -> int:
     while manifest['launcher'] == 'slurm':  # --wait: until every job has left the queue, or the deadline
         if run.refresh_slurm(work_dir, manifest):
             write_manifest(work_dir, manifest)
-        if run.all_ended(manifest) or time.time() >= deadline:
-            break
+        if time.time() >= deadline or not any(p['status'] == 'running' for _, p in run.iter_points(manifest)):
+            break  # (an interrupted point waits for the user's next command, not for this loop)
         time.sleep(min(10.0, max(deadline - time.time(), 0.1)))
     print(f'{work_dir}: {manifest["checkpoint"]["path"]} with {manifest["suite"]["path"]} ({manifest["launcher"]})')
     for line in run.status_lines(work_dir, manifest):
