@@ -24,6 +24,7 @@ import pytest
 PACKAGES = ('slurm-wlm', 'munge')
 DAEMONS = ('slurmctld', 'slurmd', 'munged', 'sbatch')
 MUNGE_SOCKET = '/run/munge/munge.socket.2'
+ENDED_STATES = ('COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT')  # a job in one of these will not run again
 
 
 def _free_port() -> int:
@@ -183,17 +184,20 @@ class SlurmCluster:
             _kill_pidfile('/run/munge/munged.pid')
 
     # -- following jobs (no accounting database, so squeue / scontrol) ---------------------
+    def _show(self, kind: str, name: str) -> Dict[str, str]:
+        """``scontrol -o show KIND NAME`` as a dict of its ``key=value`` fields; empty when unknown."""
+        proc = _run('scontrol', '-o', 'show', kind, name, env=self.env, check=False)
+        return dict(token.split('=', 1) for token in proc.stdout.split() if '=' in token)
+
     def job(self, job_id: str) -> Dict[str, str]:
         """``scontrol show job`` as a dict (JobState, Restarts, ExitCode...); empty once forgotten."""
-        proc = _run('scontrol', '-o', 'show', 'job', str(job_id), env=self.env, check=False)
-        fields = {}
-        for token in proc.stdout.split():
-            key, sep, value = token.partition('=')
-            if sep:
-                fields[key] = value
-        return fields
+        return self._show('job', str(job_id))
 
-    def wait_for(self, job_id: str, states=('COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT'),
+    def node(self) -> Dict[str, str]:
+        """``scontrol show node`` of the one node as a dict (State, CPUAlloc...)."""
+        return self._show('node', self.hostname)
+
+    def wait_for(self, job_id: str, states=ENDED_STATES,
                  timeout: float = 300.0, release_requeued: bool = True) -> Dict[str, str]:
         """Polls the job until its state is one of ``states``; returns its fields.
 
@@ -208,11 +212,6 @@ class SlurmCluster:
                 return fields
             time.sleep(0.5)
         raise TimeoutError(f'job {job_id} not in {states} after {timeout:.0f} s: {fields}')
-
-    def node(self) -> Dict[str, str]:
-        """``scontrol show node`` of the one node as a dict (State, CPUAlloc...)."""
-        proc = _run('scontrol', '-o', 'show', 'node', self.hostname, env=self.env, check=False)
-        return dict(token.split('=', 1) for token in proc.stdout.split() if '=' in token)
 
     def release_requeued(self, job_id: str) -> Dict[str, str]:
         """Starts a requeued job that waits in ``BeginTime`` (about a minute otherwise) now, once

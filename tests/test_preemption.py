@@ -22,6 +22,7 @@ import torch
 from mae_mm.engine.preemption import PREEMPTED_EXIT_CODE, SaveOnSignalHook
 from mae_mm.engine.resume import checkpoint_problem, find_resumable_checkpoint
 from reliability_utils import HELPERS, ROOT, derived_config, run
+from slurm_cluster import ENDED_STATES
 
 SHORT = """
 train_cfg = dict(max_epochs=3, val_interval=10)
@@ -98,7 +99,7 @@ def test_slurm_job_preempted_twice_requeues_and_ends_exactly(slurm_cluster, refe
 
     def job_still_runs():  # a requeued job would wait about a minute in BeginTime: release it soon
         fields = slurm_cluster.release_requeued(job)
-        assert fields.get('JobState') not in ('COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT'), (
+        assert fields.get('JobState') not in ENDED_STATES, (
             f'job {job} ended before the marker: {fields}\n{slurm_cluster.logs()}\n'
             + open(osp.join(work_dir, f'slurm-{job}.out')).read()[-2000:])
 

@@ -63,7 +63,7 @@ def run_labels(work_dirs: list) -> list:
     names = [osp.basename(d) for d in dirs]
     if len(set(names)) == len(names):
         return names
-    common = osp.commonpath(dirs) if len(dirs) > 1 else osp.dirname(dirs[0])
+    common = osp.commonpath(dirs)  # two or more dirs here: two of them share a name
     return [osp.relpath(d, common) if d != common else osp.basename(d) for d in dirs]
 
 
