@@ -4,8 +4,9 @@ A config of any host toolbox builds our classes as ``type='mae_mm.<Name>'``; wit
 ``default_scope='mae_mm'`` the bare names resolve, and anything not found here falls
 back to mmengine's root registries.
 
-mmengine imports every ``locations`` entry at a registry's first lookup, so the locations name
-only modules that import no toolbox (``mae_mm.models`` leaves out ``models.det`` and
+mmengine imports every ``locations`` entry at a registry's first lookup; ``import mae_mm`` is
+lazy (it registers nothing by itself), so every registry we register into names its modules
+here. The locations name only modules that import no toolbox (``mae_mm.models`` leaves out ``models.det`` and
 ``models.seg``). The classes of those, and of the GPU decode path, are registered when a config
 lists their module in ``custom_imports``.
 """
@@ -24,16 +25,16 @@ METRICS = _child(root.METRICS, ['mae_mm.evaluation'])
 HOOKS = _child(root.HOOKS, ['mae_mm.engine'])
 OPTIM_WRAPPERS = _child(root.OPTIM_WRAPPERS, ['mae_mm.engine'])
 OPTIM_WRAPPER_CONSTRUCTORS = _child(root.OPTIM_WRAPPER_CONSTRUCTORS, ['mae_mm.engine'])
-DATASETS = _child(root.DATASETS)
-TRANSFORMS = _child(root.TRANSFORMS)
+DATASETS = _child(root.DATASETS, ['mae_mm.datasets'])
+TRANSFORMS = _child(root.TRANSFORMS, ['mae_mm.datasets'])
 # The rest of mmengine's tree, so that every lookup under default_scope='mae_mm' finds its
 # registry here (and falls back to mmengine's) instead of warning about a missing scope.
 RUNNERS = _child(root.RUNNERS)
 RUNNER_CONSTRUCTORS = _child(root.RUNNER_CONSTRUCTORS)
-LOOPS = _child(root.LOOPS)
+LOOPS = _child(root.LOOPS, ['mae_mm.engine'])
 LOG_PROCESSORS = _child(root.LOG_PROCESSORS)
 OPTIMIZERS = _child(root.OPTIMIZERS)
-PARAM_SCHEDULERS = _child(root.PARAM_SCHEDULERS)
+PARAM_SCHEDULERS = _child(root.PARAM_SCHEDULERS, ['mae_mm.engine'])
 DATA_SAMPLERS = _child(root.DATA_SAMPLERS)
 MODEL_WRAPPERS = _child(root.MODEL_WRAPPERS)
 WEIGHT_INITIALIZERS = _child(root.WEIGHT_INITIALIZERS)

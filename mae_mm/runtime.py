@@ -1,12 +1,12 @@
 """The one entry point for the process-wide adjustments a mae_mm run needs.
 
-``import mae_mm`` only registers this package's classes; it changes nothing in torch, mmengine
-or the toolboxes. A process that trains, evaluates or loads our checkpoints calls
-:func:`setup_runtime` once, before it builds anything, and that call makes exactly these
-changes:
+``import mae_mm`` loads nothing but the version (the package's top level is lazy); importing a
+subpackage registers its classes and changes nothing in torch, mmengine or the toolboxes. A
+process that trains, evaluates or loads our checkpoints calls :func:`setup_runtime` once,
+before it builds anything, and that call makes exactly these changes:
 
 - torch's ``weights_only`` allowlist gains the few types mmengine pickles into its checkpoints,
-  and ``HistoryBuffer`` pickles without ``getattr`` (:mod:`mae_mm.engine.checkpoint_safety`),
+  and ``HistoryBuffer`` pickles without ``getattr`` (:mod:`mae_mm.checkpoint.weights_only`),
   so torch >= 2.6 loads mmengine's own checkpoints (``load_from``, ``--resume``);
 - under transformers >= 5, mmpretrain's multimodal models are switched off before
   ``mmpretrain.models`` is imported (:mod:`mae_mm.compat`), so mmpretrain, and mmdet and mmseg
@@ -18,8 +18,9 @@ imports inside ``Config.fromfile``, before anything is built. ``tools/*.py`` and
 suite's conftest call :func:`setup_runtime` explicitly as well. A user who only imports
 ``mae_mm`` (to build a model in a notebook, say) gets none of it.
 """
+from . import registry  # noqa: F401  (scope ``mae_mm`` exists before any config is built)
 from .compat import disable_mmpretrain_multimodal
-from .engine.checkpoint_safety import allow_mmengine_checkpoints
+from .checkpoint.weights_only import allow_mmengine_checkpoints
 
 _done = False
 

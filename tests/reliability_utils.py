@@ -11,6 +11,16 @@ HELPERS = osp.join(ROOT, 'tests', 'helpers')
 DEMO_PRETRAIN = osp.join(ROOT, 'configs', 'demo', 'mae_vit-tiny-p8_1xb32-coslr-40e_demo-pretrain.py')
 
 
+def short_schedule(epochs: int) -> str:
+    """Config text: the demo pretraining's schedule for a run of ``epochs`` epochs. tools/train.py
+    refuses the demo's own (4 warmup epochs) on a run of 4 epochs or fewer; this one warms up for
+    one epoch, then, from the second on, decays along the demo's cosine to the run's end."""
+    warmup = ("dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=1, "
+              "convert_to_iter_based=True)")
+    cosine = "dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=1, convert_to_iter_based=True)"
+    return f'param_scheduler = [{warmup}{", " + cosine if epochs > 1 else ""}]\n'
+
+
 def derived_config(tmp_path, name: str, body: str, base: str = DEMO_PRETRAIN, extra_hooks=()) -> str:
     """Writes ``tmp_path/name.py`` inheriting ``base`` plus ``body``: the base's ``custom_imports``
     plus the fault-injection helpers, and the base's custom hooks plus ``extra_hooks`` (mmengine

@@ -2,37 +2,26 @@
 import json
 import os
 import os.path as osp
-import sys
 
 import numpy as np
 import pytest
 from mmengine.config import Config
 from PIL import Image
 
-import mae_mm  # noqa: F401  (registers our types; lets mmengine find 'mmseg::' config bases)
 from conftest import ROOT, evaluate_before_training, run_tool
+from mae_mm.demo_data import ade20k
 
 pytestmark = pytest.mark.slow  # every test here runs the tools
 
 DEMO = 'configs/demo/upernet_vit-tiny-p8_1xb8-200it_demo-ade20k-64x64.py'
 
 
-@pytest.fixture(scope='module')
-def ade20k_module():
-    sys.path.insert(0, osp.join(ROOT, 'tools'))
-    try:
-        from demo_data import ade20k
-    finally:
-        sys.path.remove(osp.join(ROOT, 'tools'))
-    return ade20k
-
-
-def test_demo_ade20k_has_the_real_layout_and_label_convention(demo_data, ade20k_module):
+def test_demo_ade20k_has_the_real_layout_and_label_convention(demo_data):
     root = osp.join(demo_data, 'ade20k')
-    classes = ade20k_module.CLASSES
+    classes = ade20k.CLASSES
     assert Config.fromfile(osp.join(ROOT, DEMO)).metainfo.classes == classes
     seen = set()
-    for split, size in ade20k_module.SPLIT_SIZES.items():
+    for split, size in ade20k.SPLIT_SIZES.items():
         images = sorted(os.listdir(osp.join(root, 'images', split)))
         labels = sorted(os.listdir(osp.join(root, 'annotations', split)))
         assert len(images) == size and all(f.endswith('.jpg') for f in images)
@@ -47,13 +36,13 @@ def test_demo_ade20k_has_the_real_layout_and_label_convention(demo_data, ade20k_
     assert seen == set(range(len(classes) + 1)), 'every class and the ignored "other" occur'
 
 
-def test_demo_regions_are_exact(ade20k_module):
+def test_demo_regions_are_exact():
     """Each label region is exactly its drawing: disk pixels hold their disks' solid colours only."""
     rng = np.random.default_rng(3)
-    photos = ade20k_module.sample_photos()
-    disk, checked = ade20k_module.CLASSES.index('disk') + 1, 0
+    photos = ade20k.sample_photos()
+    disk, checked = ade20k.CLASSES.index('disk') + 1, 0
     for _ in range(10):
-        image, label = ade20k_module.make_pair(rng, photos)
+        image, label = ade20k.make_pair(rng, photos)
         assert label.shape == (image.size[1], image.size[0]) and label.dtype == np.uint8
         pixels = np.asarray(image).reshape(-1, 3)
         colours = np.unique(pixels[label.reshape(-1) == disk], axis=0)

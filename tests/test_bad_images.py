@@ -22,6 +22,7 @@ from PIL import Image
 
 import mae_mm  # noqa: F401
 from conftest import DEMO_PRETRAIN, ROOT, read_scalars, run_tool
+from reliability_utils import short_schedule
 from mae_mm.datasets.transforms import BadImageError, LoadCheckedImage
 
 H, W = 40, 56
@@ -335,7 +336,7 @@ def test_demo_pretraining_skips_and_counts_bad_images_or_stops_naming_them(demo_
     hooks = [dict(h) for h in Config.fromfile(base).custom_hooks
              if h['type'] not in ('mae_mm.ReconstructionVisHook', 'mae_mm.KNNProbeHook')]
     config = tmp_path / 'pretrain_without_watch_hooks.py'
-    config.write_text(f'_base_ = {base!r}\ncustom_hooks = {hooks!r}\n')
+    config.write_text(f'_base_ = {base!r}\ncustom_hooks = {hooks!r}\n' + short_schedule(1))
     work = str(tmp_path / 'skip')
     run_tool('tools/train.py', str(config), '--work-dir', work, *common,
              'train_dataloader.dataset.pipeline.0.on_error=skip', timeout=600)

@@ -1,5 +1,4 @@
-"""tools/benchmark.py runs on the demo configs on CPU and reports img/s and memory."""
-import importlib.util
+"""The benchmark library (mae_mm.benchmark) and the tools/benchmark*.py that print its figures, on CPU."""
 import math
 import os.path as osp
 import re
@@ -14,18 +13,13 @@ from mmengine.registry import DefaultScope, init_default_scope
 
 from conftest import DEMO_PRETRAIN, ROOT, run_tool
 
+from mae_mm.benchmark.batches import image_size, synthetic_batches
+from mae_mm.benchmark.build import COCO_H, measure_builds, model_configs, ratios
+
 DEMO_ADE20K = 'configs/demo/upernet_vit-tiny-p8_1xb8-200it_demo-ade20k-64x64.py'
 DEMO_COCO = 'configs/demo/mask-rcnn_vit-tiny-p8_1xb8-lsj-300it_demo-coco.py'
 
 RATE = r'{}: [0-9.]+ img/s \(median of 2 x 2 steps, batch 4, amp none, compile False, data {}\), [0-9.]+ GiB'
-
-
-def load_benchmark_batches():
-    """tools/benchmark_batches.py as a module (tools/ is not a package)."""
-    spec = importlib.util.spec_from_file_location('benchmark_batches', osp.join(ROOT, 'tools', 'benchmark_batches.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize('config,size', [
@@ -36,14 +30,14 @@ def load_benchmark_batches():
     ('configs/ade20k/upernet_vit-base-p16_8xb2-amp-160k_ade20k-512x512-ms-flip.py', (512, 512)),  # wrapped
 ], ids=['pretrain', 'finetune', 'demo-coco', 'coco', 'ade20k-tta'])
 def test_the_benchmark_reads_each_models_input_size_from_its_own_key(config, size):
-    assert load_benchmark_batches().image_size(Config.fromfile(osp.join(ROOT, config))) == size
+    assert image_size(Config.fromfile(osp.join(ROOT, config))) == size
 
 
 def test_a_config_without_the_size_key_is_refused_naming_it():
     cfg = Config.fromfile(osp.join(ROOT, DEMO_PRETRAIN))
     del cfg.model.encoder['pretrain_img_size']  # no silent 224
     with pytest.raises(KeyError, match='model.encoder.pretrain_img_size is not set'):
-        load_benchmark_batches().image_size(cfg)
+        image_size(cfg)
 
 
 @pytest.mark.parametrize('config,expected', [
@@ -53,15 +47,14 @@ def test_a_config_without_the_size_key_is_refused_naming_it():
 def test_synthetic_transfer_batches_train_every_head(config, expected):
     """The benchmark's made-up segmentation and detection batches reach every loss of the model."""
     from mae_mm.registry import MODELS
-    bench = load_benchmark_batches()
     cfg = Config.fromfile(osp.join(ROOT, config))
     cfg.model.backbone.init_cfg = None
     init_default_scope(cfg.default_scope)
     try:
         torch.manual_seed(0)
         model = revert_sync_batchnorm(MODELS.build(cfg.model)).train()
-        batch = next(bench.synthetic_batches(cfg, 2, 'cpu'))
-        h, w = bench.image_size(cfg)
+        batch = next(synthetic_batches(cfg, 2, 'cpu'))
+        h, w = image_size(cfg)
         assert len(batch['inputs']) == 2 and batch['inputs'][0].shape == (3, h, w)
         assert batch['inputs'][0].dtype == torch.uint8
         data = model.data_preprocessor(batch, True)
@@ -161,18 +154,20 @@ def test_lever_benchmark_prints_every_lever():
         assert re.search(rf'\| {lever}.* \| [0-9.]+ (ms|MiB) \| [0-9.]+ (ms|MiB) \| [0-9.]+x \|', out), (lever, out)
 
 
-def test_the_build_benchmark_builds_both_models_on_each_device_in_its_smoke_mode(capsys):
-    """tools/benchmark_build.py --smoke: the COCO ViT-H config's backbone at the tiny size and a
+def test_the_build_benchmark_builds_both_models_on_each_device_in_its_smoke_mode():
+    """The build benchmark's smoke mode: the COCO ViT-H config's backbone at the tiny size and a
     plain ViT of that size, on meta and on the CPU, with the same parameter count."""
-    spec = importlib.util.spec_from_file_location('benchmark_build', osp.join(ROOT, 'tools', 'benchmark_build.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    results = module.main(['--smoke'])
+    configs = model_configs(COCO_H, arch='tiny')
+    results = {(d, m): r for d in ('meta', 'cpu') for m, r in measure_builds(configs, d, smoke=True)}
     assert set(results) == {(d, m) for d in ('meta', 'cpu') for m in ('detection backbone', 'plain ViT')}
     # the same ViT but for ViTDet's tables (64-wide heads: 5 blocks in 14-token windows, 1 global over
     # the 64 x 64 grid of a 1024 input) and the plain ViT's cls token and final norm (192 wide)
     extra = 2 * (2 * 14 - 1) * 64 * 5 + 2 * (2 * 64 - 1) * 64 * 1 - 192 - 2 * 192
     assert {results[d, 'detection backbone']['params'] - results[d, 'plain ViT']['params'] for d in ('meta', 'cpu')} \
         == {extra}
-    out = capsys.readouterr().out
-    assert 'meta detection / plain: time x' in out and ' cpu detection / plain: time x' in out
+    for device in ('meta', 'cpu'):
+        det, plain = results[device, 'detection backbone'], results[device, 'plain ViT']
+        det_over_plain = ratios(det, plain)
+        assert det_over_plain['seconds'] == det['seconds'] / plain['seconds'] > 0
+        assert det_over_plain['python_peak_bytes'] == det['python_peak_bytes'] / plain['python_peak_bytes'] > 0
+        assert det_over_plain['peak_bytes'] >= 0

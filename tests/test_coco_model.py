@@ -69,7 +69,7 @@ def vitdet_block(window: int, grid=(4, 4)) -> Block:
     """A ViTDet block of width 32 and 2 heads: windows of ``window`` (0: global), the decomposed bias
     sized for the window or, in a global block, for ``grid``."""
     table_grid = (window, window) if window else grid
-    return Block(32, 2, window_size=window, attn_bias=functools.partial(DecomposedRelPosBias, grid_size=table_grid))
+    return Block(32, 2, window_size=window, rel_pos_bias=functools.partial(DecomposedRelPosBias, grid_size=table_grid))
 
 
 def test_window_attention_sees_only_its_window_and_global_attention_sees_all():
@@ -115,7 +115,7 @@ def test_relative_position_attention_sdpa_matches_explicit_softmax(window):
 def test_zero_relative_tables_and_full_windows_reproduce_the_pretrained_vit():
     """At init the detection blocks compute what the pretrained ViT's blocks compute."""
     torch.manual_seed(0)
-    vit = PlainViT(arch='tiny', pretrain_img_size=32, patch_size=8).eval()  # 4 x 4 grid
+    vit = PlainViT(arch='tiny', pos_embed_img_size=32, patch_size=8).eval()  # 4 x 4 grid
     imgs = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         tokens, _ = vit.patch_tokens(imgs)
@@ -263,11 +263,15 @@ def test_the_detection_backbone_builds_each_module_once(monkeypatch):
     assert det.cls_token is None and 'cls_token' not in det.state_dict()
     assert [blk.window_size for blk in det.blocks] == [4, 4, 0, 4, 4, 0]
     assert [tuple(blk.attn.rel_pos_h.shape) for blk in det.blocks[1:3]] == [(7, 64), (15, 64)]  # window 4; 8 x 8 grid
+    assert det.grid_size == (4, 4)  # the position table stays on the pretraining grid (32 / 8), not the input's
 
 
 def test_old_argument_names_are_refused_naming_the_new_ones():
     with pytest.raises(TypeError, match="ViTDetBackbone: 'use_rel_pos' is no longer an argument: .*rel_pos_bias"):
         ViTDetBackbone(arch='tiny', use_rel_pos=True)
+    with pytest.raises(TypeError, match="ViTDetBackbone: 'pos_embed_img_size' is no longer an argument: "
+                                        ".*pretrain_img_size"):
+        ViTDetBackbone(arch='tiny', pos_embed_img_size=224)
     with pytest.raises(TypeError, match="SimpleFeaturePyramid: 'vit_arch' is no longer an argument: .*in_channels"):
         SimpleFeaturePyramid(vit_arch='tiny')
     with pytest.raises(TypeError, match=r"ViTDetBackbone: unexpected arguments \['windows'\]"):

@@ -72,8 +72,9 @@ def test_pretrain_configs_carry_the_paper_recipe(path):
     epochs = 1600 if '1600e' in path else 800
     assert cfg.train_cfg.max_epochs == epochs
     warmup, cosine = cfg.param_scheduler
-    assert (warmup.type, warmup.end, cosine.type, cosine.begin, cosine.end) == \
-        ('LinearLR', 40, 'CosineAnnealingLR', 40, epochs)
+    # the cosine ends with the run: no `end`, the Runner sets it to max_epochs (tests/test_schedules.py)
+    assert (warmup.type, warmup.end, cosine.type, cosine.begin, 'end' in cosine) == \
+        ('LinearLR', 40, 'CosineAnnealingLR', 40, False)
     assert warmup.convert_to_iter_based and cosine.convert_to_iter_based
     crop = cfg.train_dataloader.dataset.pipeline[1]
     assert (crop.scale, tuple(crop.crop_ratio_range), crop.interpolation) == (224, (0.2, 1.0), 'bicubic')
@@ -99,7 +100,8 @@ def test_pretrain_weight_decay_skips_exactly_the_one_dimensional_parameters():
         assert decay_of[id(p)] == expected, name
 
 
-# --- model sizes: each stated once, in configs/_base_/models/vit_sizes.py -----------------------
+# --- model sizes: each stated once, in mae_mm/models/vit/arch.py; configs/_base_/models/vit_sizes.py
+# names the ones the configs use ---------------------------------------------------------------------
 SIZED = [p for p in CONFIGS if osp.basename(osp.dirname(p)) in ('pretrain', 'finetune', 'coco', 'ade20k', 'demo')]
 WIDTH_KEYS = (('head', 'in_channels'), ('neck', 'input_features'), ('neck', 'embed_dim'), ('neck', 'in_channels'),
               ('decode_head', 'in_channels'), ('auxiliary_head', 'in_channels'))
@@ -124,13 +126,19 @@ def sized_parts(cfg):
     return backbone, widths, model
 
 
-def test_vit_sizes_restate_their_presets():
-    sizes = Config.fromfile(osp.join(ROOT, 'configs', '_base_', 'models', 'vit_sizes.py')).vit_sizes
+def test_vit_sizes_are_read_from_the_model_presets(monkeypatch):
+    sizes_file = osp.join(ROOT, 'configs', '_base_', 'models', 'vit_sizes.py')
+    cfg = Config.fromfile(sizes_file)
+    assert set(cfg) == {'vit_sizes'}  # the loader's helpers are not config keys
+    sizes = cfg.vit_sizes
     assert set(sizes) == {'tiny_p8', 'base_p16', 'large_p16', 'huge_p14'}
     for key, size in sizes.items():
         preset = VIT_ARCHS[size.arch]
         assert key == f'{size.arch}_p{size.patch_size}'
-        assert (size.embed_dim, size.depth) == (preset['embed_dim'], preset['depth']), key
+        assert size == dict(arch=size.arch, patch_size=size.patch_size, embed_dim=preset['embed_dim']), key
+        assert size.patch_size == (8 if key == 'tiny_p8' else preset['patch_size']), key
+    monkeypatch.setitem(VIT_ARCHS, 'large', dict(VIT_ARCHS['large'], embed_dim=1088))  # one edit in arch.py
+    assert Config.fromfile(sizes_file).vit_sizes.large_p16.embed_dim == 1088
 
 
 @pytest.mark.parametrize('path', SIZED, ids=config_id)
@@ -146,17 +154,15 @@ def test_every_stage_takes_its_size_and_widths_from_vit_sizes(path):
     assert backbone.get('patch_size', VIT_ARCHS[vit.arch]['patch_size']) == patch
     if 'encoder' not in model:  # (MAE's decoder takes its input width from the encoder)
         assert widths and set(widths.values()) == {vit.embed_dim}, widths
-    if 'out_indices' in backbone:
-        assert max(backbone.out_indices) == vit.depth - 1  # the last feature is the last block's
+    if 'out_indices' in backbone:  # the last feature is the last block's
+        assert max(backbone.out_indices) == VIT_ARCHS[vit.arch]['depth'] - 1
 
 
 def test_changing_a_size_in_vit_sizes_changes_every_stage(tmp_path):
     """Rewrite the large entry as a ViT-H/14 in a copy of configs/: every ViT-L config follows."""
     shutil.copytree(osp.join(ROOT, 'configs'), tmp_path / 'configs')
     sizes_file = tmp_path / 'configs' / '_base_' / 'models' / 'vit_sizes.py'
-    text, n = re.subn(r"large_p16=dict\([^)]*\)",
-                      "large_p16=dict(arch='huge', patch_size=14, embed_dim=1280, depth=32)",
-                      sizes_file.read_text())
+    text, n = re.subn(r"large_p16=_size\('large'\)", "large_p16=_size('huge')", sizes_file.read_text())
     assert n == 1
     sizes_file.write_text(text)
     stages = set()

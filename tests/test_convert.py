@@ -175,7 +175,7 @@ def test_safetensors_in_and_out_give_the_same_weights_as_torch_files(tmp_path):
 
 
 def test_our_safetensors_checkpoint_keeps_its_meta(tmp_path):
-    from mae_mm.checkpoint_io import read_checkpoint, write_checkpoint
+    from mae_mm.checkpoint.file_io import read_checkpoint, write_checkpoint
     state = {'encoder.cls_token': torch.randn(1, 1, 8), 'decoder.mask_token': torch.randn(1, 1, 4)}
     write_checkpoint(str(tmp_path / 'x.safetensors'), state, dict(converted_from='official', source='/a/b.pth'))
     back = read_checkpoint(str(tmp_path / 'x.safetensors'))

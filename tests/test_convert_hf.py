@@ -244,7 +244,7 @@ def test_a_config_that_contradicts_the_weights_or_the_requested_model_is_refused
     (dict(num_attention_heads=3), 'hidden_size=64 is not divisible by num_attention_heads=3'),
 ])
 def test_config_json_of_another_architecture_is_refused_naming_the_key(change, message):
-    from mae_mm.hf_config import check_hf_config
+    from mae_mm.checkpoint.hf_config import check_hf_config
     state = {k: v for k, v in TINY.items() if k in ('hidden_size', 'num_hidden_layers', 'intermediate_size',
                                                     'patch_size', 'decoder_hidden_size')}
     config = dict(transformers.ViTMAEConfig(**TINY).to_dict(), **change)

@@ -1,8 +1,6 @@
 """A run on CUDA whose config needs mmcv ops stops before the Runner is built when mmcv has no CUDA
 ops, naming the keys, the mmcv and the install command; the device check is faked (no GPU here)."""
 import os.path as osp
-import runpy
-import sys
 
 import mmcv.ops
 import pytest
@@ -11,7 +9,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from conftest import DEMO_PRETRAIN, ROOT
-from mae_mm.engine.cuda_ops_check import check_cuda_ops, mmcv_ops_needed
+from mae_mm.launch.cuda_ops_check import check_cuda_ops, mmcv_ops_needed
 
 DEMO_COCO = osp.join(ROOT, 'configs', 'demo', 'mask-rcnn_vit-tiny-p8_1xb8-lsj-300it_demo-coco.py')
 DEMO_ADE20K = osp.join(ROOT, 'configs', 'demo', 'upernet_vit-tiny-p8_1xb8-200it_demo-ade20k-64x64.py')
@@ -66,12 +64,14 @@ def test_an_mmcv_without_compiled_ops_is_named(on_cuda):
 
 
 def run_tool_here(monkeypatch, tool, *args):
-    """tools/TOOL.py's main in this process; building the Runner fails the test."""
+    """tools/TOOL.py's main (mae_mm.launch.train / .evaluate) in this process; building the Runner
+    fails the test."""
+    from mae_mm.launch import evaluate, train
+
     def no_runner(*_, **__):
         raise AssertionError(f'tools/{tool}.py built the Runner')
     monkeypatch.setattr(Runner, 'from_cfg', no_runner)
-    monkeypatch.setattr(sys, 'argv', [f'{tool}.py', *args])
-    runpy.run_path(osp.join(ROOT, 'tools', f'{tool}.py'), run_name='__main__')
+    dict(train=train, test=evaluate)[tool].main(list(args))
 
 
 @pytest.mark.parametrize('tool', ['train', 'test'])

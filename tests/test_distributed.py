@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from conftest import ROOT, read_scalars, scalars_by_step
-from reliability_utils import derived_config, run
+from reliability_utils import derived_config, run, short_schedule
 
 # Deterministic inputs, so that the comparison isolates gradient averaging, data sharding and the
 # lr scaling: centre crops instead of random ones, masking noise seeded by each sample's index
@@ -41,7 +41,7 @@ train_dataloader = dict(
     ]))
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
 log_processor = dict(window_size=1)
-"""
+""" + short_schedule(2)
 
 
 def _free_port() -> int:
@@ -90,7 +90,7 @@ def test_cpu_distributed_runs_syncbn_as_bn():
     """torch's SyncBatchNorm has no CPU implementation: a CPU distributed ADE20K run uses BN."""
     from mmengine.config import Config
 
-    from mae_mm.engine.cpu_distributed import sync_bn_to_bn
+    from mae_mm.launch.cpu_distributed import sync_bn_to_bn
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'demo', 'upernet_vit-tiny-p8_1xb8-200it_demo-ade20k-64x64.py'))
     before = str(cfg.model).count("'SyncBN'")
     assert before > 0 and sync_bn_to_bn(cfg.model) == before

@@ -9,7 +9,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 import mae_mm  # noqa: F401
-from mae_mm.engine.optim_wrapper import AutocastOptimWrapper, LeanOptimWrapper
+from mae_mm.engine.optim_wrapper import AutocastOptimWrapper, SkipNonFiniteOptimWrapper
 from mae_mm.models.mae import random_masking
 from mae_mm.models.vit import Attention
 from mae_mm.registry import MODELS
@@ -173,6 +173,6 @@ def test_bf16_autocast_wrapper_runs_no_grad_scaler():
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='the fallback is the no-GPU path')
-def test_cpu_fallback_is_the_lean_fp32_wrapper():
+def test_cpu_fallback_is_the_fp32_skip_nonfinite_wrapper():
     wrapper = build_optim_wrapper(demo_model(), demo_cfg().optim_wrapper)
-    assert type(wrapper) is LeanOptimWrapper
+    assert type(wrapper) is SkipNonFiniteOptimWrapper

@@ -6,13 +6,11 @@ every real config's model (keys, shapes, key order), built on the meta device.
 """
 import json
 import os.path as osp
-import sys
 
 import pytest
 import torch
 
-sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), 'helpers'))
-import make_vit_goldens as goldens  # noqa: E402
+from helpers import make_vit_goldens as goldens
 
 GOLDENS = torch.load(goldens.GOLDENS, weights_only=True)
 with open(goldens.LAYOUTS) as f:

@@ -1,5 +1,5 @@
-"""tools/gpu_check.py: every row in its order, reported after each row, none dropped; --smoke runs the
-rows' code on the CPU at toy sizes."""
+"""tools/gpu_check.py: every row in its order, reported after each row, none dropped, its figures read
+as data from the benchmark library; --smoke runs the rows' code on the CPU at toy sizes."""
 import json
 import math
 import os
@@ -37,6 +37,7 @@ def test_smoke_runs_every_row(tmp_path):
     rows = report['rows']
     assert [r['name'] for r in rows] == ROWS
     assert [r['status'] for r in rows] == ['ok'] * len(ROWS), [(r['name'], r['status'], r['reason']) for r in rows]
+    assert [r['state'] for r in rows] == ['finished'] * len(ROWS)
     assert report['finished'] and report['env']['torch'] and report['env']['mmcv'] == '2.1.0'
 
     ops = parts(rows[0])
@@ -67,7 +68,7 @@ def test_a_spent_budget_reports_every_row_as_not_finished(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert [r['name'] for r in report['rows']] == ROWS
     for row in report['rows']:
-        assert row['status'] == 'not finished' and row['parts'] == []
+        assert row['status'] == 'not finished' and row['state'] == 'no-budget' and row['parts'] == []
         assert row['reason'] == 'the budget of 0 s was spent before it could start'
     assert table.count('| not finished: the budget of 0 s was spent before it could start |') == len(ROWS)
 
@@ -77,10 +78,10 @@ def test_a_row_cut_at_its_cap_is_reported_and_the_rest_still_listed(tmp_path):
     proc, report, _ = gpu_check(tmp_path, '--smoke', '--budget', '2', '--rows', '1,3', timeout=60)
     assert proc.returncode == 0, proc.stderr
     rows = {r['name']: r for r in report['rows']}
-    assert rows['cuda_ops']['status'] == 'not finished'
+    assert rows['cuda_ops']['status'] == 'not finished' and rows['cuda_ops']['state'] == 'cut'
     assert rows['cuda_ops']['reason'] == 'cut at its cap of 2 s' and 1.5 < rows['cuda_ops']['seconds'] < 10
     assert rows['mae_vit-b']['reason'] == 'the budget of 2 s was spent before it could start'
-    assert rows['demo_tasks']['reason'] == 'not chosen by --rows'
+    assert rows['demo_tasks']['reason'] == 'not chosen by --rows' and rows['demo_tasks']['state'] == 'not-chosen'
     assert len(rows) == len(ROWS)
 
 
@@ -95,7 +96,8 @@ def test_without_a_gpu_it_says_so(tmp_path):
     proc, report, _ = gpu_check(tmp_path, '--budget', '60', timeout=120)
     assert proc.returncode == 1
     assert 'torch sees no GPU' in report['error'] and '--smoke runs the rows on the CPU' in report['error']
-    assert all(r['status'] == 'not finished' and 'torch sees no GPU' in r['reason'] for r in report['rows'])
+    assert all(r['status'] == 'not finished' and r['state'] == 'no-gpu' and 'torch sees no GPU' in r['reason']
+               for r in report['rows'])
     assert osp.exists(tmp_path / 'gpu_check.md')
 
 
@@ -120,11 +122,50 @@ def test_a_stopped_run_leaves_the_rows_it_finished(tmp_path):
         report = json.load(f)
     rows = report['rows']
     assert rows[0]['status'] == 'ok' and {p['name'] for p in rows[0]['parts']} == {'mmcv build', 'RoIAlign', 'NMS'}
-    assert rows[1]['status'] == 'not finished'
+    assert rows[1]['status'] == 'not finished' and rows[1]['state'] == 'stopped'
     assert rows[1]['reason'] == 'the run was stopped (SIGTERM or Ctrl-C) while it ran'
     assert [r['reason'] for r in rows[2:]] == ['not started'] * 7
+    assert [r['state'] for r in rows[2:]] == ['not-started'] * 7
     workers = [p for p in os.listdir('/proc') if p.isdigit() and str(tmp_path).encode() in _cmdline(p)]
     assert workers == [], 'the worker process outlived the run'
+
+
+def test_a_rows_figures_are_the_benchmark_librarys_numbers(tmp_path, monkeypatch):
+    """Row 3 takes its rates, memory and ratio from what the library returns, unrounded, into gpu_check.json."""
+    from mae_mm.benchmark import step
+    from mae_mm.benchmark.gpu_check import speed
+    from mae_mm.benchmark.gpu_check.parts import Context
+    from mae_mm.benchmark.gpu_check.report import Report, RowRecord, write_report
+    asked = []
+
+    def time_train_step(config, options, on_ready=None):
+        asked.append((config, options))
+        return step.StepResult(options, (
+            step.Timing(step.Setup('mae_mm', 'AutocastOptimWrapper', 'AdamW', True, 'train_step'),
+                        (1234.5678, 1e3, 2e3), 3.14159, 'peak allocated'),
+            step.Timing(step.Setup('mmpretrain', 'AmpOptimWrapper', 'AdamW', True, 'forward'), (987.654321,), 2.5,
+                        'peak allocated')))
+
+    monkeypatch.setattr(step, 'time_train_step', time_train_step)
+    monkeypatch.setattr(speed, 'free_memory', lambda ctx: None)
+    (found,) = speed.row_mae_b(Context(device='cuda', smoke=False, out=str(tmp_path)))
+    record = RowRecord('mae_vit-b', 'MAE ViT-B/16', 150, parts=[found])
+    record.finish()
+    write_report(Report(smoke=False, budget_s=300, started='now', rows=[record]), str(tmp_path))
+    with open(tmp_path / 'gpu_check.json') as f:
+        (stored,) = json.load(f)['rows'][0]['parts']
+
+    config = 'configs/pretrain/mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py'
+    assert asked == [(osp.join(ROOT, config), step.StepOptions(batch=512, steps=5, windows=3, warmup=2, compile=True,
+                                                               versus='mmpretrain', device='cuda'))]
+    assert stored['rates'] == {'mae_mm': {'img_s': 1234.5678, 'memory': '3.14 GiB peak allocated'},
+                               'mmpretrain': {'img_s': 987.654321, 'memory': '2.50 GiB peak allocated'}}
+    assert stored['ratio'] == 1234.5678 / 987.654321
+    assert stored['command'] == f'python tools/benchmark.py {config} --batch 512 --steps 5 --windows 3 --warmup 2 ' \
+                                '--compile --vs-mmpretrain'
+    assert stored['summary'] == ('vit-b/16 b512 compiled: mae_mm 1,234.6 img/s (3.14 GiB peak allocated, compiled: '
+                                 'train_step), mmpretrain 987.7 img/s (2.50 GiB peak allocated, compiled: forward), '
+                                 'ratio 1.250')
 
 
 def _cmdline(pid):

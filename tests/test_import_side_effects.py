@@ -157,9 +157,9 @@ def test_every_config_sets_up_the_runtime_and_imports_what_it_builds(path, bare_
 
 @pytest.mark.slow
 def test_a_pretraining_run_imports_neither_mmdet_nor_mmseg(demo_data, tmp_path):
-    from reliability_utils import derived_config, run
+    from reliability_utils import derived_config, run, short_schedule
     record = str(tmp_path / 'toolboxes.json')
-    cfg = derived_config(tmp_path, 'short', 'train_cfg = dict(max_epochs=1)\n'
+    cfg = derived_config(tmp_path, 'short', 'train_cfg = dict(max_epochs=1)\n' + short_schedule(1) +
                          'train_dataloader = dict(num_workers=0, persistent_workers=False, dataset=dict(indices=32))\n',
                          extra_hooks=[dict(type='RecordImportedToolboxesHook', path=record)])
     run('tools/train.py', cfg, '--work-dir', str(tmp_path / 'run'))

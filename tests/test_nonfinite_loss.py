@@ -7,9 +7,9 @@ import torch
 from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 
 from conftest import read_scalars
-from mae_mm.engine import LeanOptimWrapper, NonFiniteLossHook
+from mae_mm.engine import NonFiniteLossHook, SkipNonFiniteOptimWrapper
 from mae_mm.engine.resume import checkpoint_problem
-from reliability_utils import derived_config, run
+from reliability_utils import derived_config, run, short_schedule
 
 # 96 images, batch 32: 3 iterations per epoch, a checkpoint after each epoch
 SHORT_RUN = """
@@ -17,7 +17,7 @@ train_cfg = dict(max_epochs=2, val_interval=100)
 train_dataloader = dict(num_workers=0, persistent_workers=False, dataset=dict(indices=96))
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, max_keep_ckpts=-1))
 log_processor = dict(window_size=1)  # each logged loss is that iteration's own
-"""
+""" + short_schedule(2)
 NAN_AT_ITER_5 = dict(type='InjectNonFiniteLossHook', at_iter=5)
 
 
@@ -54,7 +54,7 @@ def test_nan_loss_skip_policy_skips_the_step_and_counts_it(demo_data, tmp_path):
 def _skipping_wrapper(skip=True):
     torch.manual_seed(0)
     model = torch.nn.Linear(4, 2)
-    wrapper = LeanOptimWrapper(torch.optim.AdamW(model.parameters(), lr=0.1))
+    wrapper = SkipNonFiniteOptimWrapper(torch.optim.AdamW(model.parameters(), lr=0.1))
     if skip:
         NonFiniteLossHook.enable_skipping(wrapper)
     return model, wrapper

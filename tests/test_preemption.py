@@ -11,6 +11,7 @@ import json
 import math
 import os
 import os.path as osp
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import torch
 
 from mae_mm.engine.preemption import PREEMPTED_EXIT_CODE, SaveOnSignalHook
 from mae_mm.engine.resume import checkpoint_problem, find_resumable_checkpoint
-from reliability_utils import HELPERS, ROOT, derived_config, run
+from reliability_utils import HELPERS, ROOT, derived_config, run, short_schedule
 from slurm_cluster import ENDED_STATES
 
 SHORT = """
@@ -29,7 +30,7 @@ train_cfg = dict(max_epochs=3, val_interval=10)
 train_dataloader = dict(batch_size={batch}, num_workers=1, persistent_workers=False, dataset=dict(indices=96))
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, max_keep_ckpts=-1))
 log_processor = dict(window_size=1)
-"""
+""" + short_schedule(3)
 
 
 def all_losses(work_dir: str) -> dict:
@@ -190,6 +191,35 @@ def test_a_signal_before_the_first_iteration_writes_nothing(demo_data, tmp_path)
     assert proc.returncode == PREEMPTED_EXIT_CODE, proc.stderr[-3000:]
     assert 'before the first iteration' in proc.stdout + proc.stderr
     assert not glob.glob(osp.join(work_dir, '*.pth')) and not osp.exists(osp.join(work_dir, 'last_checkpoint'))
+
+
+def test_the_launchers_read_the_preempted_exit_code_from_its_one_definition(tmp_path):
+    """tools/dist_train.sh and tools/slurm_job.sh take the code from mae_mm/exit_codes.py: in a copy
+    of the project whose file says 76, a training that saved on a signal and exited is preempted to
+    both (dist_train.sh exits 76; slurm_job.sh requeues on 76)."""
+    root = tmp_path / 'project'
+    os.makedirs(root / 'tools')
+    os.makedirs(root / 'mae_mm')
+    for script in ('dist_train.sh', 'slurm_job.sh'):
+        shutil.copy(osp.join(ROOT, 'tools', script), root / 'tools')
+    with open(osp.join(ROOT, 'mae_mm', 'exit_codes.py')) as f:
+        text = f.read()
+    assert f'\nPREEMPTED = {PREEMPTED_EXIT_CODE}\n' in text
+    (root / 'mae_mm' / 'exit_codes.py').write_text(text.replace(f'PREEMPTED = {PREEMPTED_EXIT_CODE}', 'PREEMPTED = 76'))
+    fakes = tmp_path / 'bin'
+    os.makedirs(fakes)
+    for name, body in (('python', 'echo saved > "$MAE_MM_PREEMPTED_FILE"; exit 1'),  # torchrun reports 1
+                       ('srun', 'exit 76'), ('scontrol', f'echo "$@" > {tmp_path}/scontrol')):
+        (fakes / name).write_text(f'#!/bin/sh\n{body}\n')
+        os.chmod(fakes / name, 0o755)
+    env = dict(os.environ, PATH=f'{fakes}{os.pathsep}{os.environ["PATH"]}', PYTHON=str(fakes / 'python'))
+    dist = subprocess.run(['bash', str(root / 'tools' / 'dist_train.sh'), 'config.py', '2'], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert dist.returncode == 76, dist.stdout + dist.stderr
+    job = subprocess.run(['bash', str(root / 'tools' / 'slurm_job.sh'), 'config.py', str(tmp_path / 'work')],
+                         env=dict(env, MAE_MM_ROOT=str(root), SLURM_JOB_ID='7', MAE_MM_MAX_RESTARTS='1'),
+                         capture_output=True, text=True, timeout=60)
+    assert job.returncode == 0 and (tmp_path / 'scontrol').read_text().split() == ['requeue', '7'], job.stdout
 
 
 def test_an_unknown_signal_name_fails_when_the_hook_is_built():

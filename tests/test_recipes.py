@@ -19,7 +19,7 @@ from mmengine.registry import DefaultScope, init_default_scope
 from PIL import Image
 
 import mae_mm  # noqa: F401
-from mae_mm.engine.config_checks import count_accumulation_in_auto_scale_lr
+from mae_mm.launch.config_checks import count_accumulation_in_auto_scale_lr
 from mae_mm.registry import MODELS, build_model
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -277,10 +277,13 @@ def test_auto_scale_lr_off_leaves_the_config_alone():
     assert dict(cfg.auto_scale_lr) == before
 
 
-def test_tools_train_applies_the_rule_before_building_the_runner():
-    source = open(osp.join(ROOT, 'tools', 'train.py')).read()
-    main = source[source.index('def main('):]
-    assert 0 <= main.index('count_accumulation_in_auto_scale_lr(cfg)') < main.index('Runner.from_cfg(cfg)')
+def test_tools_train_applies_the_rule_before_building_the_runner(demo_data, tmp_path):
+    from mae_mm.launch.prepare import prepare_run
+    from mae_mm.launch.train import parse_args
+    demo = osp.join(CONFIGS, 'demo', 'mae_vit-tiny-p8_1xb32-coslr-40e_demo-pretrain.py')
+    cfg = prepare_run(parse_args([demo, '--work-dir', str(tmp_path), '--cfg-options',
+                                  'optim_wrapper.accumulative_counts=4']))  # the config the Runner gets
+    assert (cfg.auto_scale_lr.base_batch_size, cfg.auto_scale_lr.counted_accumulative_counts) == (256 / 4, 4)
 
 
 # ---- 7. the smaller points: matched (drop_last) or argued in the config ---------------------------

@@ -35,6 +35,13 @@ def test_our_registries_are_children_of_mmengine_in_our_scope():
         assert ours.MODELS.get(name) is not None, name
 
 
+def test_renamed_registered_names_still_build_the_same_class():
+    """The README and older configs name the optimizer wrapper ``LeanOptimWrapper``."""
+    from mae_mm.engine import SkipNonFiniteOptimWrapper
+    assert ours.OPTIM_WRAPPERS.get('LeanOptimWrapper') is SkipNonFiniteOptimWrapper
+    assert ours.OPTIM_WRAPPERS.get('mae_mm.SkipNonFiniteOptimWrapper') is SkipNonFiniteOptimWrapper
+
+
 def test_no_name_clashes_with_host_toolboxes():
     host = host_registry_names()
     assert ours.MODELS.module_dict and ours.METRICS.module_dict and ours.OPTIM_WRAPPERS.module_dict

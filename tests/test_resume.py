@@ -7,7 +7,7 @@ import torch
 
 from conftest import read_scalars, scalars_by_step
 from mae_mm.engine.resume import checkpoint_problem, find_resumable_checkpoint
-from reliability_utils import derived_config, run
+from reliability_utils import derived_config, run, short_schedule
 
 # 96 images, batch 32: 3 iterations per epoch; validation every epoch (it must not disturb the
 # training random streams); two non-persistent DataLoader workers doing the augmentation.
@@ -16,7 +16,7 @@ train_cfg = dict(max_epochs=4, val_interval=1)
 train_dataloader = dict(num_workers=2, persistent_workers=False, dataset=dict(indices=96))
 val_dataloader = dict(dataset=dict(indices=50))
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, max_keep_ckpts=-1))
-"""
+""" + short_schedule(4)
 
 
 

@@ -1,7 +1,4 @@
 """The AMP choice: one builder for the configs, and tools/train.py --amp {bf16,fp16} through our autocast wrapper."""
-import importlib.util
-import os.path as osp
-
 import pytest
 import torch
 from mmengine.config import Config
@@ -9,39 +6,32 @@ from mmengine.optim import AmpOptimWrapper, build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 from mae_mm.engine import AutocastOptimWrapper, LeanOptimWrapper
-from reliability_utils import DEMO_PRETRAIN, ROOT
+from mae_mm.launch.prepare import apply_command_line
+from mae_mm.launch.train import parse_args
+from reliability_utils import DEMO_PRETRAIN
 
 
-def train_tool():
-    spec = importlib.util.spec_from_file_location('train_tool', osp.join(ROOT, 'tools', 'train.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def built_optim_wrapper(monkeypatch, tmp_path, *argv, options=None):
+def built_optim_wrapper(tmp_path, *argv, options=None):
     """The demo pretraining's optimizer wrapper as tools/train.py ``argv`` configures it, on a
     small linear model."""
-    tool = train_tool()
-    monkeypatch.setattr('sys.argv', ['train.py', DEMO_PRETRAIN, '--work-dir', str(tmp_path), *argv])
     cfg = Config.fromfile(DEMO_PRETRAIN)
     cfg.merge_from_dict(options or {})
-    cfg = tool.merge_args(cfg, tool.parse_args())
+    cfg = apply_command_line(cfg, parse_args([DEMO_PRETRAIN, '--work-dir', str(tmp_path), *argv]))
     init_default_scope('mae_mm')
     torch.manual_seed(0)
     model = torch.nn.Linear(8, 4)
     return model, build_optim_wrapper(model, cfg.optim_wrapper)
 
 
-def test_without_amp_the_builder_gives_fp32_on_a_cpu_machine(monkeypatch, tmp_path):
+def test_without_amp_the_builder_gives_fp32_on_a_cpu_machine(tmp_path):
     assert not torch.cuda.is_available()
-    _, wrapper = built_optim_wrapper(monkeypatch, tmp_path)
+    _, wrapper = built_optim_wrapper(tmp_path)
     assert type(wrapper) is LeanOptimWrapper
 
 
 @pytest.mark.parametrize('amp, dtype, scaled', [('bf16', torch.bfloat16, False), ('fp16', torch.float16, True)])
-def test_amp_flag_builds_our_autocast_wrapper(monkeypatch, tmp_path, amp, dtype, scaled):
-    model, wrapper = built_optim_wrapper(monkeypatch, tmp_path, '--amp', amp)
+def test_amp_flag_builds_our_autocast_wrapper(tmp_path, amp, dtype, scaled):
+    model, wrapper = built_optim_wrapper(tmp_path, '--amp', amp)
     assert type(wrapper) is AutocastOptimWrapper and not isinstance(wrapper, AmpOptimWrapper)
     assert wrapper.cast_dtype is dtype
     assert (wrapper.loss_scaler is not None) == scaled
@@ -56,10 +46,10 @@ def test_amp_flag_builds_our_autocast_wrapper(monkeypatch, tmp_path, amp, dtype,
         assert not torch.equal(before, model.weight)
 
 
-def test_amp_bf16_drops_a_configured_loss_scale_and_fp16_keeps_it(monkeypatch, tmp_path):
+def test_amp_bf16_drops_a_configured_loss_scale_and_fp16_keeps_it(tmp_path):
     options = {'optim_wrapper.loss_scale': 512.0}
-    _, bf16 = built_optim_wrapper(monkeypatch, tmp_path, '--amp', 'bf16', options=options)
-    _, fp16 = built_optim_wrapper(monkeypatch, tmp_path, '--amp', 'fp16', options=options)
+    _, bf16 = built_optim_wrapper(tmp_path, '--amp', 'bf16', options=options)
+    _, fp16 = built_optim_wrapper(tmp_path, '--amp', 'fp16', options=options)
     assert bf16.loss_scaler is None
     assert fp16.loss_scaler.get_scale() == 512.0
 

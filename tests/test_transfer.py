@@ -1,10 +1,12 @@
-"""tools/transfer.py: the results.json schema, the sweep grid, what a checkpoint is, the refusals
-before anything runs, a killed stage resumed to the uninterrupted result, --compare, and a suite
-run on a real single-node Slurm."""
+"""tools/transfer.py and mae_mm.suite: the results.json schema, the sweep grid, the stage graph, what
+a checkpoint is, the refusals before anything runs, --status without torch, a killed stage resumed
+to the uninterrupted result, --compare, and a suite run on a real single-node Slurm."""
+import hashlib
 import json
 import os
 import os.path as osp
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,12 +15,18 @@ import pytest
 import torch
 
 from conftest import ROOT
+from mae_mm.suite.errors import NotAPretrainingCheckpoint, RunRefused
+from mae_mm.suite.execute.poll import resumable
+from mae_mm.suite.plan.checkpoint import file_sha256, kind_from_keys, sha256_of
+from mae_mm.suite.plan.graph import build_stages, merge_previous, order, to_run
+from mae_mm.suite.plan.manifest import read_manifest as read_run_manifest
+from mae_mm.suite.plan.points import grid, parse_sweeps
+from mae_mm.suite.plan.suite import STAGE_NAMES, load_suite
+from mae_mm.suite.report.curves import run_labels
+from mae_mm.suite.report.results import collect, stage_results
+from mae_mm.suite.report.status import status_lines
+from mae_mm.suite.report.tables import compare
 from reliability_utils import run
-
-sys.path.insert(0, osp.join(ROOT, 'tools'))
-from suite_run.checkpoint_facts import NotAPretrainingCheckpoint, kind_from_keys  # noqa: E402
-from suite_run.points import grid, parse_sweeps  # noqa: E402
-from suite_run.results import collect, compare, stage_results  # noqa: E402
 
 DEMO = osp.join(ROOT, 'configs', 'demo')
 FINETUNE_STAGE = dict(config='x.py', gpus=1, train=True, metrics=dict(top1='accuracy/top1'), select='top1',
@@ -86,25 +94,23 @@ def test_sweep_grid_names_and_values():
 
 
 def test_a_second_sweep_extends_the_grid_and_keeps_what_ran():
-    from suite_run.orchestrate import build_points, merge_previous
     stages = dict(finetune=FINETUNE_STAGE)
-    first = build_points(stages, parse_sweeps(['optim_wrapper.optimizer.lr=1e-4,2e-4,3e-4']), None, 'mae_mm')
+    first = build_stages(stages, parse_sweeps(['optim_wrapper.optimizer.lr=1e-4,2e-4,3e-4']), None, 'mae_mm')
     statuses = ('done', 'pending', 'interrupted')
     for point, status in zip(first['finetune']['points'], statuses):
         point.update(status=status, metrics=dict(top1=50.0) if status == 'done' else None)
-    second = build_points(stages, parse_sweeps(['optim_wrapper.optimizer.lr=4e-4,1e-4']), None, 'mae_mm')
+    second = build_stages(stages, parse_sweeps(['optim_wrapper.optimizer.lr=4e-4,1e-4']), None, 'mae_mm')
     merged = merge_previous(second, dict(stages=first))['finetune']['points']
     # this grid's points (1e-4 with the state it ran to); 2e-4 never ran and 3e-4 was interrupted: dropped
     assert [(p['name'], p['status']) for p in merged] == [('lr=0.0004', 'pending'), ('lr=0.0001', 'done')]
     first['finetune']['points'][1]['status'] = 'failed'  # a point that ran and failed is kept too
-    second = build_points(stages, parse_sweeps(['optim_wrapper.optimizer.lr=4e-4,1e-4']), None, 'mae_mm')
+    second = build_stages(stages, parse_sweeps(['optim_wrapper.optimizer.lr=4e-4,1e-4']), None, 'mae_mm')
     merged = merge_previous(second, dict(stages=first))['finetune']['points']
     assert [(p['name'], p['status']) for p in merged] == [('lr=0.0004', 'pending'), ('lr=0.0001', 'done'),
                                                            ('lr=0.0002', 'failed')]
 
 
 def test_slurm_jobs_stopped_rather_than_broken_are_resumable():
-    from suite_run.launch_slurm import resumable
     for state in ('CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'PREEMPTED'):
         assert resumable(state, '0:15')
     assert resumable('FAILED', '75:0')  # saved on a signal after its last allowed restart
@@ -113,11 +119,56 @@ def test_slurm_jobs_stopped_rather_than_broken_are_resumable():
 
 
 def test_curve_labels_stay_apart_when_stages_share_point_names(tmp_path):
-    import plot_curves  # tools/ is on sys.path (above)
     run_dir = tmp_path / 'run'
     dirs = [str(run_dir / 'pretrain'), str(run_dir / 'finetune' / 'seed=0'), str(run_dir / 'coco' / 'seed=0')]
-    assert plot_curves.run_labels(dirs) == ['pretrain', 'finetune/seed=0', 'coco/seed=0']
-    assert plot_curves.run_labels(dirs[:2]) == ['pretrain', 'seed=0']
+    assert run_labels(dirs) == ['pretrain', 'finetune/seed=0', 'coco/seed=0']
+    assert run_labels(dirs[:2]) == ['pretrain', 'seed=0']
+
+
+def test_stages_run_after_what_they_need():
+    stages = build_stages(dict(pretrain=dict(FINETUNE_STAGE, train=False), finetune=FINETUNE_STAGE), {}, None, 'mae_mm')
+    assert {name: record['needs'] for name, record in stages.items()} == dict(pretrain=['checkpoint'],
+                                                                              finetune=['checkpoint'])
+    assert order(stages) == ['pretrain', 'finetune']
+    # a stage that evaluates another stage's checkpoint runs after it, wherever the manifest lists it
+    graph = dict(evaluate=dict(needs=['finetune']), finetune=dict(needs=['checkpoint']))
+    assert order(graph) == ['finetune', 'evaluate']
+    with pytest.raises(RunRefused, match=r"need what the run does not have: \{'evaluate': \['coco'\]\}"):
+        order(dict(evaluate=dict(needs=['coco'])))
+    with pytest.raises(RunRefused, match=r"need each other: \['a', 'b'\]"):
+        order(dict(a=dict(needs=['b']), b=dict(needs=['a'])))
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen(['true'])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_local_point_whose_transfer_py_is_gone_is_interrupted_with_one_reason(tmp_path):
+    manifest = dict(launcher='local', stages=build_stages(dict(finetune=FINETUNE_STAGE), {}, None, 'mae_mm'))
+    [point] = manifest['stages']['finetune']['points']
+    pid = dead_pid()
+    point.update(status='running', pid=pid, host=socket.gethostname())
+    reason = f'the transfer.py (pid {pid}) that ran it is gone'
+    assert status_lines(str(tmp_path), manifest) == [f'finetune: interrupted: {reason}']
+    point.update(status='running', reason=None)
+    assert to_run(manifest, retry_failed=False) == [point] and point['reason'] == reason
+    point.update(status='running', pid=os.getpid())  # this process: still running, so refused
+    with pytest.raises(RunRefused, match='finetune  is running'):
+        to_run(manifest, retry_failed=False)
+
+
+def test_sha256_is_read_from_the_cache_while_the_file_is_unchanged(tmp_path):
+    path, cache = tmp_path / 'ckpt.pth', str(tmp_path / 'cache.json')
+    path.write_bytes(b'weights')
+    assert sha256_of(str(path), cache) == file_sha256(str(path)) == hashlib.sha256(b'weights').hexdigest()
+    with open(cache) as f:
+        entries = json.load(f)
+    json.dump({key: 'cached' for key in entries}, open(cache, 'w'))
+    assert sha256_of(str(path), cache) == 'cached'
+    path.write_bytes(b'other weights')  # another size: hashed again
+    assert sha256_of(str(path), cache) == hashlib.sha256(b'other weights').hexdigest()
 
 
 def test_checkpoint_kinds():
@@ -233,6 +284,67 @@ def test_bad_suites_sweeps_data_launchers_and_work_dirs_are_refused(tmp_path, fa
     assert osp.isfile(osp.join(work, 'finetune', 'epoch_1.pth'))
 
 
+# ---------------------------------------------------------------- --status without torch
+
+def status_without(names, work, blocked):
+    """``tools/transfer.py --status WORK`` in a process where the packages ``names`` raise
+    ImportError (first on its PYTHONPATH, a folder ``blocked`` of packages that do)."""
+    for name in names:
+        os.makedirs(blocked / name, exist_ok=True)
+        (blocked / name / '__init__.py').write_text(f"raise ImportError('{name} is blocked in this test')\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(blocked), ROOT]), PYTHONUNBUFFERED='1')
+    return subprocess.run([sys.executable, 'tools/transfer.py', '--status', str(work)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_status_reads_a_run_without_torch_mmengine_or_mmcv(tmp_path):
+    """--status of a run dir as the code before stage ``needs`` wrote it, in processes where torch,
+    mmengine and mmcv cannot be imported: the interrupted point, then the outputs once all ended."""
+    work = tmp_path / 'run'
+    scalars = work / 'finetune' / '20260101_000000' / 'vis_data'
+    scalars.mkdir(parents=True)
+    (scalars / 'scalars.json').write_text(''.join(json.dumps(dict(lr=0.1, loss=loss, epoch=1, iter=i, step=i)) + '\n'
+                                                  for i, loss in ((1, 2.0), (2, 1.5))))
+    point = dict(name='', overrides={}, seed=None, reason=None, job_id=None, log=None, pid=None, host=None)
+    stages = dict(
+        pretrain=dict(stage=dict(FINETUNE_STAGE, config='configs/demo/pretrain.py', train=False,
+                                 metrics=dict(loss='recon/mse'), select='loss', lower_is_better=True),
+                      points=[dict(point, stage='pretrain', status='done', metrics=dict(loss=0.5))]),
+        finetune=dict(stage=FINETUNE_STAGE, points=[dict(point, stage='finetune', status='done',
+                                                         metrics=dict(top1=61.25))]),
+        linprobe=dict(stage=FINETUNE_STAGE, points=[dict(point, stage='linprobe', status='running', pid=dead_pid(),
+                                                         host=socket.gethostname())]))
+    manifest = dict(version=1, created='2026-01-01 00:00:00', launcher='local', partition=None,
+                    checkpoint=dict(path=str(tmp_path / 'pretrain.pth'), size=1, mtime_ns=1, sha256='ab' * 32,
+                                    kind='mae_mm', converted=None),
+                    suite=dict(path='configs/suites/demo.py', sha256='cd' * 32, cited={}), stages=stages)
+    with open(work / 'manifest.json', 'w') as f:
+        json.dump(manifest, f)
+    blocked = ('torch', 'mmengine', 'mmcv')
+
+    proc = status_without(blocked, work, tmp_path / 'blocked')
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        f'{work}: {tmp_path / "pretrain.pth"} with configs/suites/demo.py (local)',
+        '  pretrain: done: loss=0.5', '  finetune: done: top1=61.25',
+        f'  linprobe: interrupted: the transfer.py (pid {stages["linprobe"]["points"][0]["pid"]}) that ran it is gone']
+    assert not osp.exists(work / 'results.json')
+
+    stages['linprobe']['points'][0].update(status='failed', reason='exit 1: RuntimeError: boom')
+    with open(work / 'manifest.json', 'w') as f:
+        json.dump(manifest, f)
+    proc = status_without(blocked, work, tmp_path / 'blocked')
+    assert proc.returncode == 1, proc.stderr  # a failed point
+    assert '  linprobe: failed: exit 1: RuntimeError: boom' in proc.stdout, proc.stdout
+    assert '| fine-tune top1 (%) | 61.25 | - | - |' in proc.stdout, proc.stdout
+    assert json.load(open(work / 'results.json')) == {
+        'checkpoint': dict(path=str(tmp_path / 'pretrain.pth'), sha256='ab' * 32, kind='mae_mm', converted=None),
+        'suite': 'configs/suites/demo.py', 'pretrain': {'loss': 0.5}, 'finetune': {'top1': 61.25}}
+    for name in ('results.md', 'results.png', 'curves.png'):
+        assert osp.getsize(work / name) > 0, name
+    assert read_run_manifest(str(work))['stages']['finetune']['needs'] == ['checkpoint']  # read as before
+
+
 # ---------------------------------------------------------------- whole runs (train through the tools)
 
 def read_manifest(work):
@@ -337,6 +449,10 @@ default_hooks = dict(checkpoint=dict(interval=4))
     for job in [j for ids in jobs.values() for j in ids] + [manifest['collect_job']]:
         fields = slurm_cluster.wait_for(job, timeout=600)
         assert fields['JobState'] == 'COMPLETED', fields
+    # the evaluation-only stage: tools/slurm_train.sh --eval CHECKPOINT, passed on to tools/test.py
+    pretrain_log = open(osp.join(work, 'pretrain-eval', f'slurm-{jobs["pretrain"][0]}.out')).read()
+    assert f'evaluating {manifest["checkpoint"]["path"]} with' in pretrain_log, pretrain_log[-3000:]
+    assert osp.isfile(osp.join(work, 'pretrain-eval', 'metrics.json'))
     for stage in ('linprobe', 'ade20k'):  # each task trained in its own point dir, its log in the stage's
         for point in manifest['stages'][stage]['points']:
             assert osp.isfile(osp.join(work, stage, point['name'], 'metrics.json')), point
@@ -354,7 +470,6 @@ default_hooks = dict(checkpoint=dict(interval=4))
 
 @pytest.mark.parametrize('name', ['demo', 'vit-base', 'vit-large', 'vit-huge'])
 def test_every_suite_names_existing_configs_and_cites_its_figures(name):
-    from suite_run.suite import STAGE_NAMES, load_suite
     suite = load_suite(osp.join(ROOT, 'configs', 'suites', f'{name}.py'), ROOT)
     assert list(suite['stages']) == list(STAGE_NAMES)
     size = {'demo': 'tiny', 'vit-base': 'base', 'vit-large': 'large', 'vit-huge': 'huge'}[name]

@@ -49,23 +49,23 @@ def test_resample_pos_embed_keeps_cls_and_identity_on_same_grid():
 
 
 def test_checkpoint_pos_embed_is_resampled_not_regenerated_when_grids_differ():
-    src = PlainViT(arch='tiny', pretrain_img_size=32, patch_size=8)  # 4 x 4 grid
+    src = PlainViT(arch='tiny', pos_embed_img_size=32, patch_size=8)  # 4 x 4 grid
     with torch.no_grad():
         src.pos_embed.add_(torch.randn_like(src.pos_embed))  # no longer the sin-cos table
-    dst = PlainViT(arch='tiny', pretrain_img_size=48, patch_size=8)  # 6 x 6 grid
+    dst = PlainViT(arch='tiny', pos_embed_img_size=48, patch_size=8)  # 6 x 6 grid
     dst.load_state_dict(src.state_dict())
     torch.testing.assert_close(dst.pos_embed, resample_pos_embed(src.pos_embed.detach(), (6, 6)))
 
 
 def test_pos_embed_is_a_persistent_tensor_frozen_only_when_asked():
-    vit = PlainViT(arch='tiny', pretrain_img_size=32, patch_size=8)
+    vit = PlainViT(arch='tiny', pos_embed_img_size=32, patch_size=8)
     assert vit.state_dict()['pos_embed'].shape == (1, 1 + 16, 192)
     assert vit.pos_embed.requires_grad
-    assert not PlainViT(arch='tiny', pretrain_img_size=32, patch_size=8, pos_embed_trainable=False).pos_embed.requires_grad
+    assert not PlainViT(arch='tiny', pos_embed_img_size=32, patch_size=8, pos_embed_trainable=False).pos_embed.requires_grad
 
 
 def test_forward_shapes_and_other_resolutions():
-    vit = PlainViT(arch='tiny', pretrain_img_size=32, patch_size=8).eval()
+    vit = PlainViT(arch='tiny', pos_embed_img_size=32, patch_size=8).eval()
     assert vit(torch.randn(2, 3, 32, 32)).shape == (2, 17, 192)
     assert vit(torch.randn(1, 3, 48, 24)).shape == (1, 1 + 6 * 3, 192)
     with pytest.raises(ValueError, match='not divisible'):
@@ -74,7 +74,7 @@ def test_forward_shapes_and_other_resolutions():
 
 def test_activation_checkpointing_gives_the_same_output_and_gradients():
     torch.manual_seed(0)
-    vit = PlainViT(arch='tiny', pretrain_img_size=32, patch_size=8)
+    vit = PlainViT(arch='tiny', pos_embed_img_size=32, patch_size=8)
     x = torch.randn(2, 3, 32, 32)
     vit(x).square().mean().backward()
     grads = {n: p.grad.clone() for n, p in vit.named_parameters() if p.grad is not None}
@@ -88,25 +88,39 @@ def test_activation_checkpointing_gives_the_same_output_and_gradients():
 def test_unknown_arch_and_bad_image_size_fail_clearly():
     with pytest.raises(KeyError, match="unknown ViT arch 'gigantic'"):
         PlainViT(arch='gigantic')
+    with pytest.raises(ValueError, match=r'pos_embed_img_size \(100, 100\) is not divisible by patch_size 16'):
+        PlainViT(arch='tiny', pos_embed_img_size=100)
+    from mae_mm.models.mae import MAEEncoder
     with pytest.raises(ValueError, match=r'pretrain_img_size \(100, 100\) is not divisible by patch_size 16'):
-        PlainViT(arch='tiny', pretrain_img_size=100)
+        MAEEncoder(arch='tiny', pretrain_img_size=100)
 
 
 def test_img_size_in_its_old_meaning_is_refused_naming_the_new_key():
     """``img_size`` used to set the plain ViT's (and the MAE encoder's) position grid; it now names a
-    task backbone's input size, so here it is an error that points to ``pretrain_img_size``."""
-    with pytest.raises(TypeError, match="PlainViT: 'img_size' is no longer an argument: .*pretrain_img_size"):
+    task backbone's input size, so here it is an error that points to the key that sets the grid."""
+    with pytest.raises(TypeError, match="PlainViT: 'img_size' is no longer an argument: .*pos_embed_img_size"):
         PlainViT(arch='tiny', img_size=32, patch_size=8)
     from mae_mm.models.mae import MAEEncoder
     with pytest.raises(TypeError, match="MAEEncoder: 'img_size' is no longer an argument: .*pretrain_img_size"):
         MAEEncoder(arch='tiny', img_size=32, patch_size=8)
+    with pytest.raises(TypeError, match="MAEEncoder: 'pos_embed_img_size' is no longer an argument: .*pretrain_img_size"):
+        MAEEncoder(arch='tiny', pos_embed_img_size=32, patch_size=8)
     with pytest.raises(TypeError, match=r"PlainViT: unexpected arguments \['depth'\]"):
         PlainViT(arch='tiny', depth=3)
 
 
+def test_the_old_name_pretrain_img_size_still_sets_the_plain_vits_position_grid():
+    """Configs written before the rename keep building: ``pretrain_img_size`` is read as
+    ``pos_embed_img_size``; both at once is refused."""
+    old = PlainViT(arch='tiny', pretrain_img_size=(32, 48), patch_size=8)
+    assert old.grid_size == (4, 6) == PlainViT(arch='tiny', pos_embed_img_size=(32, 48), patch_size=8).grid_size
+    with pytest.raises(TypeError, match="PlainViT: 'pretrain_img_size' is the old name of 'pos_embed_img_size'"):
+        PlainViT(arch='tiny', pretrain_img_size=32, pos_embed_img_size=48, patch_size=8)
+
+
 def test_out_types_emit_tokens_pooled_features_or_maps():
     torch.manual_seed(0)
-    kwargs = dict(arch=dict(embed_dim=16, depth=3, num_heads=2, patch_size=8), pretrain_img_size=32)
+    kwargs = dict(arch=dict(embed_dim=16, depth=3, num_heads=2, patch_size=8), pos_embed_img_size=32)
     tokens_vit = PlainViT(**kwargs).eval()
     x = torch.randn(2, 3, 32, 48)
     with torch.no_grad():
@@ -130,7 +144,7 @@ def test_out_types_emit_tokens_pooled_features_or_maps():
 @pytest.mark.parametrize('arch,patch,paper_millions', [('base', 16, 86), ('large', 16, 304), ('huge', 14, 632)])
 def test_encoder_sizes_match_the_paper(arch, patch, paper_millions):
     with torch.device('meta'):  # shapes only: no memory, no init time
-        vit = PlainViT(arch=arch, pretrain_img_size=224)
+        vit = PlainViT(arch=arch, pos_embed_img_size=224)
     assert vit.patch_size == patch
     trainable = sum(p.numel() for p in vit.parameters() if p.requires_grad) - vit.pos_embed.numel()
     assert abs(trainable / 1e6 - paper_millions) / paper_millions < 0.03

@@ -16,9 +16,10 @@ import torch
 from conftest import read_scalars, scalars_by_step
 from mae_mm.engine import KNNProbeHook
 from mae_mm.evaluation import knn_predict, knn_top1
+from mae_mm.suite.report.curves import read_run
 from mae_mm.visualization import vis_backend_configs
 from mmengine.config import Config
-from reliability_utils import DEMO_PRETRAIN, ROOT, derived_config, run
+from reliability_utils import DEMO_PRETRAIN, derived_config, run, short_schedule
 
 T = 0.07
 
@@ -115,7 +116,7 @@ SHORT = """
 train_cfg = dict(max_epochs=2, val_interval=10)
 train_dataloader = dict(num_workers=0, dataset=dict(indices=64))
 default_hooks = dict(logger=dict(interval=1))
-"""
+""" + short_schedule(2)
 
 
 @pytest.mark.slow
@@ -179,10 +180,6 @@ def test_tensorboard_run_has_scalars_and_the_cli_panel(demo_data, tmp_path):
 
 
 def test_plot_curves_merges_a_resumed_run_and_puts_metrics_at_iterations(tmp_path):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('plot_curves', osp.join(ROOT, 'tools', 'plot_curves.py'))
-    plot_curves = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(plot_curves)
     # 3 iterations per epoch, logged every 2; killed in epoch 2 and resumed from epoch 1's end
     first = [dict(lr=0.1, loss=5.0, epoch=1, iter=2, step=2), {'knn/top1': 40.0, 'step': 0},
              {'knn/top1': 41.0, 'step': 1}, dict(lr=0.1, loss=4.0, epoch=2, iter=4, step=4)]
@@ -192,6 +189,6 @@ def test_plot_curves_merges_a_resumed_run_and_puts_metrics_at_iterations(tmp_pat
         folder = tmp_path / stamp / 'vis_data'
         folder.mkdir(parents=True)
         (folder / 'scalars.json').write_text(''.join(f'{json.dumps(r)}\n' for r in records))
-    curves = plot_curves.read_run(str(tmp_path))
+    curves = read_run(str(tmp_path))
     assert curves['loss'] == {2: 5.0, 4: 3.5, 6: 3.0}
     assert curves['knn/top1'] == {0: 40.0, 3: 41.0, 6: 45.0}

@@ -36,12 +36,12 @@ import sys
 
 import torch
 
-from mae_mm.checkpoint_io import CheckpointReadError, read_checkpoint, write_checkpoint
-from mae_mm.convert import CONVERTERS, to_timm
-from mae_mm.convert_hf import from_hf, hf_kind, missing_for, to_hf
-from mae_mm.hf_config import (DECODER_FACTS, ENCODER_FACTS, check_hf_config, facts_from_model_config,
-                              facts_from_state, hf_config_for, merged_facts, presumed_facts)
-from mae_mm.hf_files import read_hf, write_hf
+from mae_mm.checkpoint.convert import CONVERTERS, to_timm
+from mae_mm.checkpoint.convert_hf import from_hf, hf_kind, missing_for, to_hf
+from mae_mm.checkpoint.file_io import CheckpointReadError, read_checkpoint, write_checkpoint
+from mae_mm.checkpoint.hf_config import (DECODER_FACTS, ENCODER_FACTS, check_hf_config, facts_from_model_config,
+                                         facts_from_state, hf_config_for, merged_facts, presumed_facts)
+from mae_mm.checkpoint.hf_files import read_hf, write_hf
 
 KINDS = ('pretraining', 'encoder', 'classifier')
 

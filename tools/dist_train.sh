@@ -2,7 +2,8 @@
 # Distributed training on one machine: tools/dist_train.sh CONFIG GPUS [train.py args...]
 # NNODES, NODE_RANK, MASTER_ADDR and PORT configure multi-node runs. A SIGTERM (or SIGUSR1) to this
 # script reaches every training process as SIGUSR1: they finish the iteration, save it and stop;
-# the script then exits with 75 (preempted, resumable: run it again with --resume).
+# the script then exits with the preempted code (PREEMPTED in mae_mm/exit_codes.py; resumable: run it
+# again with --resume).
 set -uo pipefail
 CONFIG=$1
 GPUS=$2
@@ -12,7 +13,8 @@ NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-PREEMPTED=75  # mae_mm.engine.preemption.PREEMPTED_EXIT_CODE
+PREEMPTED=$(sed -n 's/^PREEMPTED = \([0-9]*\).*/\1/p' "$ROOT/mae_mm/exit_codes.py")
+[ -n "$PREEMPTED" ] || { echo "$0: no 'PREEMPTED = N' line in $ROOT/mae_mm/exit_codes.py" >&2; exit 2; }
 # torchrun reports a failed worker as 1 whatever its exit code, so the save on a signal is
 # reported through this file (SaveOnSignalHook writes the checkpoint's path into it)
 if [ -z "${MAE_MM_PREEMPTED_FILE:-}" ]; then

@@ -13,21 +13,8 @@
 Idempotent: a set already complete with the same parameters is left as it is.
 """
 import argparse
-import json
-import os
-import os.path as osp
 
-from demo_data import ade20k, coco, imagenet
-
-# name -> (module, make function); each writes <out>/<name>/ and returns the number of images
-DATASETS = {'imagenet': (imagenet, imagenet.make_imagenet),
-            'ade20k': (ade20k, ade20k.make_ade20k),
-            'coco': (coco, coco.make_coco)}
-
-
-def stamp_of(module, seed):
-    return dict(seed=seed, version=getattr(module, 'VERSION', 1),
-                **{k.lower(): getattr(module, k) for k in ('CLASSES', 'SPLIT_SIZES') if hasattr(module, k)})
+from mae_mm.demo_data.make import make_all
 
 
 def main():
@@ -35,21 +22,8 @@ def main():
     parser.add_argument('--out', default='data/demo', help='root of the demo data sets')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
-
-    for name, (module, make) in DATASETS.items():
-        root = osp.join(args.out, name)
-        stamp_path = osp.join(root, '.complete')
-        stamp = json.loads(json.dumps(stamp_of(module, args.seed)))
-        if osp.exists(stamp_path):
-            with open(stamp_path) as f:
-                if json.load(f) == stamp:
-                    print(f'{root}: already complete')
-                    continue
-        os.makedirs(root, exist_ok=True)
-        count = make(root, args.seed)
-        with open(stamp_path, 'w') as f:
-            json.dump(stamp, f)
-        print(f'{root}: wrote {count} images')
+    for root, count in make_all(args.out, args.seed):
+        print(f'{root}: already complete' if count is None else f'{root}: wrote {count} images')
 
 
 if __name__ == '__main__':

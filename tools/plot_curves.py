@@ -2,29 +2,12 @@
 
     python tools/plot_curves.py WORK_DIR [WORK_DIR ...] [--keys loss,lr,knn/top1] [--out curves.png]
 
-Every ``*/vis_data/scalars.json`` under a work dir is read (a resumed run writes one per start,
-in timestamped folders) and merged by step, the later start winning where steps repeat. A key
-written in records with ``lr`` is a training key, at ``step`` = iteration; any other key is a
-metric, which mmengine's LoggerHook (and KNNProbeHook) write at ``step`` = epoch in an
-epoch-based run: those steps become iterations with the run's iterations per epoch, the smallest
-number consistent with every training record's (epoch, iteration). One subplot per key, one
-line per work dir, labelled by its name (by its path below the dirs' common parent where two names are
-the same).
-
-mmpretrain's and mmdet's tools/analysis_tools/analyze_logs.py read one json log each, plot
-metrics at their raw step (epochs next to iterations) and do not merge a resumed run's logs,
-so this tool is written here.
+Every start of a resumed run is merged by step, and metrics logged at epochs are put at
+iterations; the rules: mae_mm/suite/report/curves.py.
 """
 import argparse
-import glob
-import json
-import math
-import os.path as osp
 
-import matplotlib
-
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
+from mae_mm.suite.report.curves import draw
 
 
 def parse_args():
@@ -35,63 +18,13 @@ def parse_args():
     return parser.parse_args()
 
 
-def read_run(work_dir: str) -> dict:
-    """``{key: {iteration: value}}`` of one run, every start merged (see the module docstring)."""
-    paths = sorted(glob.glob(osp.join(work_dir, '**', 'vis_data', 'scalars.json'), recursive=True))
-    if not paths:
-        raise FileNotFoundError(f'no */vis_data/scalars.json under {work_dir}')
-    train, metrics, epochs = {}, {}, []
-    for path in paths:
-        with open(path) as f:
-            for record in (json.loads(line) for line in f if line.strip()):
-                step = record.pop('step')
-                target = train if 'lr' in record else metrics
-                if 'lr' in record and 'epoch' in record:
-                    epochs.append((record['epoch'], step))
-                for key, value in record.items():
-                    target.setdefault(key, {})[step] = value
-    if epochs:  # epoch-based: metrics are at epochs
-        per_epoch = max(math.ceil(step / epoch) for epoch, step in epochs)
-        metrics = {key: {epoch * per_epoch: v for epoch, v in values.items()} for key, values in metrics.items()}
-    return {**metrics, **train}
-
-
-def run_labels(work_dirs: list) -> list:
-    """A legend label per work dir: its folder name, or, when two share one (the points of a sweep
-    in different stages: ``finetune/seed=0``, ``coco/seed=0``), its path below their common parent."""
-    dirs = [osp.abspath(d) for d in work_dirs]
-    names = [osp.basename(d) for d in dirs]
-    if len(set(names)) == len(names):
-        return names
-    common = osp.commonpath(dirs)  # two or more dirs here: two of them share a name
-    return [osp.relpath(d, common) if d != common else osp.basename(d) for d in dirs]
-
-
 def main():
     args = parse_args()
-    keys = [k for k in args.keys.split(',') if k]
-    runs = {label: read_run(d) for label, d in zip(run_labels(args.work_dirs), args.work_dirs)}
-    missing = [k for k in keys if not any(k in c for c in runs.values())]
-    available = sorted(set().union(*runs.values()))
-    if len(missing) == len(keys):
-        raise KeyError(f'{missing} are in none of {list(runs)}; keys there: {available}')
-    if missing:  # e.g. a metric of a stage that has not run yet: drawn without it, and said so
-        print(f'plot_curves: {missing} are in none of {list(runs)}; drawing the others (keys there: {available})')
-        keys = [k for k in keys if k not in missing]
-    fig, axes = plt.subplots(len(keys), 1, figsize=(7, 2.6 * len(keys)), sharex=True, squeeze=False)
-    for ax, key in zip(axes[:, 0], keys):
-        for name, curves in runs.items():
-            if key in curves:
-                steps = sorted(curves[key])
-                ax.plot(steps, [curves[key][s] for s in steps], marker='.' if len(steps) < 30 else None,
-                        label=name, linewidth=1)
-        ax.set_ylabel(key)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    axes[-1, 0].set_xlabel('iteration')
-    fig.tight_layout()
-    fig.savefig(args.out, dpi=100)
-    print(f'wrote {args.out}: {", ".join(keys)} of {", ".join(runs)}')
+    drawn = draw(args.work_dirs, [k for k in args.keys.split(',') if k], args.out)
+    if drawn.missing:  # e.g. a metric of a stage that has not run yet: drawn without it, and said so
+        print(f'plot_curves: {drawn.missing} are in none of {drawn.runs}; drawing the others '
+              f'(keys there: {drawn.available})')
+    print(f'wrote {args.out}: {", ".join(drawn.keys)} of {", ".join(drawn.runs)}')
 
 
 if __name__ == '__main__':

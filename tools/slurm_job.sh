@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # The batch script of a tools/slurm_train.sh job (run by sbatch; not meant to be run by hand):
-#   slurm_job.sh CONFIG WORK_DIR [train.py args...]
+#   slurm_job.sh [--eval CHECKPOINT] CONFIG WORK_DIR [tool args...]
 # Runs training through srun with --resume. On USR1 or TERM (Slurm's warning before the time
 # limit, scancel --signal, preemption) it passes the signal on to the training tasks, which save
-# the iteration they are at and exit with 75; the job then requeues itself (scontrol requeue)
-# unless it has already restarted MAE_MM_MAX_RESTARTS times, and exits with 75 in that case.
+# the iteration they are at and exit with the preempted code (PREEMPTED in mae_mm/exit_codes.py,
+# read from there); the job then requeues itself (scontrol requeue) unless it has already
+# restarted MAE_MM_MAX_RESTARTS times, and exits with that code in that case.
 # With MAE_MM_EVAL_OUT set (tools/transfer.py), a finished training is then evaluated by
-# tools/test.py on WORK_DIR's newest checkpoint, the metrics written to MAE_MM_EVAL_OUT; with
-# MAE_MM_EVAL_CHECKPOINT set too, that checkpoint is evaluated and nothing is trained. The extra
-# arguments then go to both tools (tools/transfer.py passes only --cfg-options); a relative
-# MAE_MM_EVAL_OUT is a file in WORK_DIR. In a job array (MAE_MM_POINTS_FILE) task i takes line i + 1
-# of that file: its WORK_DIR, then its own args, before the command line's.
+# tools/test.py on WORK_DIR's newest checkpoint, the metrics written to MAE_MM_EVAL_OUT. With
+# --eval CHECKPOINT, tools/test.py evaluates CHECKPOINT (into MAE_MM_EVAL_OUT when set) and
+# nothing is trained. The extra arguments go to both tools (tools/transfer.py passes only
+# --cfg-options); a relative MAE_MM_EVAL_OUT is a file in WORK_DIR. In a job array
+# (MAE_MM_POINTS_FILE) task i takes line i + 1 of that file: its WORK_DIR, then its own args,
+# before the command line's.
 set -uo pipefail
+EVAL_CHECKPOINT=
+if [ "${1:-}" = --eval ]; then
+  EVAL_CHECKPOINT=$2
+  shift 2
+fi
 CONFIG=$1
 WORK_DIR=$2
 shift 2
@@ -24,21 +31,23 @@ fi
 case "${MAE_MM_EVAL_OUT:-/}" in /*) ;; *) MAE_MM_EVAL_OUT=$WORK_DIR/$MAE_MM_EVAL_OUT ;; esac
 ROOT=${MAE_MM_ROOT:?set by tools/slurm_train.sh}
 MAX_RESTARTS=${MAE_MM_MAX_RESTARTS:-20}
-PREEMPTED=75  # mae_mm.engine.preemption.PREEMPTED_EXIT_CODE
+PREEMPTED=$(sed -n 's/^PREEMPTED = \([0-9]*\).*/\1/p' "$ROOT/mae_mm/exit_codes.py")
+[ -n "$PREEMPTED" ] || { echo "slurm_job.sh: no 'PREEMPTED = N' line in $ROOT/mae_mm/exit_codes.py" >&2; exit 2; }
 restarts=${SLURM_RESTART_COUNT:-0}
 log() { echo "[slurm_job $(date '+%F %T')] job $SLURM_JOB_ID (restart $restarts): $*"; }
 
-evaluate() {  # evaluate CHECKPOINT [test.py args...]: tools/test.py into MAE_MM_EVAL_OUT
-  local checkpoint=$1
+evaluate() {  # evaluate CHECKPOINT [test.py args...]: tools/test.py (into MAE_MM_EVAL_OUT when set)
+  local checkpoint=$1 out=()
   shift
+  [ -n "${MAE_MM_EVAL_OUT:-}" ] && out=(--out="$MAE_MM_EVAL_OUT")
   log "evaluating $checkpoint with $CONFIG"
   # shellcheck disable=SC2086
   PYTHONPATH="$ROOT:${PYTHONPATH:-}" srun --kill-on-bad-exit=1 ${MAE_MM_SRUN_ARGS:-} \
     "${PYTHON:-python}" -u "$ROOT/tools/test.py" "$CONFIG" "$checkpoint" --work-dir="$WORK_DIR" --launcher=slurm \
-    --out="$MAE_MM_EVAL_OUT" "$@"
+    "${out[@]}" "$@"
 }
-if [ -n "${MAE_MM_EVAL_CHECKPOINT:-}" ]; then
-  evaluate "$MAE_MM_EVAL_CHECKPOINT" "$@"
+if [ -n "$EVAL_CHECKPOINT" ]; then
+  evaluate "$EVAL_CHECKPOINT" "$@"
   exit $?
 fi
 

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Submits a training job to Slurm that survives preemption and time limits:
-#   tools/slurm_train.sh PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py args...]
+#   tools/slurm_train.sh [--eval CHECKPOINT] PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py args...]
 # Prints the job id and returns at once (sbatch). The job runs tools/train.py through srun with
 # --resume (from scratch when WORK_DIR holds no checkpoint). Slurm sends USR1 SIGNAL_LEAD seconds
 # before the time limit (and `scancel --signal=USR1 --batch JOBID` sends it by hand): training
-# saves the iteration it is at, exits with 75 (preempted, resumable), and the job requeues itself
-# and resumes exactly, up to MAX_RESTARTS times. The log appends to WORK_DIR/slurm-<jobid>.out.
+# saves the iteration it is at, exits with the preempted code (PREEMPTED in mae_mm/exit_codes.py:
+# resumable), and the job requeues itself and resumes exactly, up to MAX_RESTARTS times. The log
+# appends to WORK_DIR/slurm-<jobid>.out. With --eval CHECKPOINT the job trains nothing: it runs
+# tools/test.py CONFIG CHECKPOINT (the args then go to test.py; tools/transfer.py evaluates a
+# pretraining checkpoint so).
 #
 # Environment: GPUS (processes in all, default 8), GPUS_PER_NODE (default: the partition's GPUs
 # from sinfo, 0 on CPU-only nodes: then no --gres request and training runs on gloo),
@@ -18,8 +21,14 @@
 # trains CONFIG in its own work dir and requeues itself alone; WORK_DIR then only holds the tasks'
 # logs, slurm-<array job>_<task>.out. ARRAY_LIMIT caps how many tasks run at once.
 set -euo pipefail
+EVAL=()
+if [ "${1:-}" = --eval ]; then
+  [ $# -ge 2 ] && [ -f "$2" ] || { echo "$0: --eval needs an existing checkpoint, not '${2:-}'" >&2; exit 2; }
+  EVAL=(--eval "$2")
+  shift 2
+fi
 if [ $# -lt 3 ]; then
-  echo "usage: $0 PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py args...]" >&2; exit 2
+  echo "usage: $0 [--eval CHECKPOINT] PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py args...]" >&2; exit 2
 fi
 PARTITION=$1
 JOB_NAME=$2
@@ -61,4 +70,4 @@ MAE_MM_ROOT=$ROOT MAE_MM_MAX_RESTARTS=${MAX_RESTARTS:-20} MAE_MM_SRUN_ARGS=${SRU
   MAE_MM_POINTS_FILE=${POINTS_FILE:-} sbatch --parsable -p "$PARTITION" --job-name="$JOB_NAME" "${resources[@]}" \
   --requeue --signal=B:USR1@"$SIGNAL_LEAD" --open-mode=append --output="$WORK_DIR/$log_name" \
   --export=ALL ${SBATCH_ARGS:-} \
-  "$ROOT/tools/slurm_job.sh" "$CONFIG" "$WORK_DIR" "$@"
+  "$ROOT/tools/slurm_job.sh" "${EVAL[@]}" "$CONFIG" "$WORK_DIR" "$@"

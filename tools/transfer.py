@@ -8,28 +8,23 @@
 
 Every stage trains through tools/train.py and is evaluated by tools/test.py (locally, or on Slurm
 through tools/slurm_train.sh: a job per stage, a job array per stage with sweeps or seeds),
-starting from CHECKPOINT through model.backbone.init_cfg.checkpoint.
+starting from CHECKPOINT through model.backbone.init_cfg.checkpoint; an evaluation-only stage
+passes CHECKPOINT to tools/test.py.
 CHECKPOINT is one of our pretraining checkpoints, or an official or mmpretrain MAE one (converted
 into DIR first). DIR/manifest.json records every point of every stage; the same command again skips
 what is done, resumes what was killed from its newest whole checkpoint, and retries failures only
-with --retry-failed. DIR ends with results.json (schema: tools/suite_run/results.py), results.md,
+with --retry-failed. DIR ends with results.json (schema: mae_mm/suite/report/results.py), results.md,
 results.png and curves.png. Default DIR: work_dirs/transfer/<checkpoint name>-<suite name>.
 Exit status: 0 when all ran, 1 when a stage failed, 2 when the run was refused, 75 when interrupted.
+The code: mae_mm/suite/ (plan, execute, report; mae_mm/suite/run.py ties them).
 """
 import argparse
-import os
 import os.path as osp
 import sys
-import time
 
-from suite_run import orchestrate as run
-from suite_run.checkpoint_facts import NotAPretrainingCheckpoint, checkpoint_kind
-from suite_run.launch_local import PointInterrupted
-from suite_run.launch_slurm import SlurmError, require_sbatch
-from suite_run.manifest import read_manifest, write_manifest
-from suite_run.points import parse_sweeps
-from suite_run.results import compare, read_results
-from suite_run.suite import SuiteError, load_suite, pick_stages
+from mae_mm.suite.errors import REFUSALS
+from mae_mm.suite.request import RunRequest
+from mae_mm.suite.run import show_compare, show_status, start
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -65,91 +60,6 @@ def parse_args(argv=None):
     return args
 
 
-def show_status(work_dir: str, wait: float = 0.0) -> int:
-    manifest = read_manifest(work_dir)
-    if manifest is None:
-        raise run.RunRefused(f'{work_dir} holds no manifest.json: not a suite run')
-    deadline = time.time() + wait
-    while manifest['launcher'] == 'slurm':  # --wait: until every job has left the queue, or the deadline
-        if run.refresh_slurm(work_dir, manifest):
-            write_manifest(work_dir, manifest)
-        if time.time() >= deadline or not any(p['status'] == 'running' for _, p in run.iter_points(manifest)):
-            break  # (an interrupted point waits for the user's next command, not for this loop)
-        time.sleep(min(10.0, max(deadline - time.time(), 0.1)))
-    print(f'{work_dir}: {manifest["checkpoint"]["path"]} with {manifest["suite"]["path"]} ({manifest["launcher"]})')
-    for line in run.status_lines(work_dir, manifest):
-        print('  ' + line)
-    if run.all_ended(manifest):
-        print(run.write_outputs(ROOT, work_dir, manifest))
-    return 1 if any(p['status'] == 'failed' for _, p in run.iter_points(manifest)) else 0
-
-
-def show_compare(dir_a: str, dir_b: str, out: str) -> int:
-    a, b = read_results(dir_a), read_results(dir_b)
-    name_a, name_b = osp.basename(osp.normpath(dir_a)), osp.basename(osp.normpath(dir_b))
-    if name_a == name_b:
-        name_a, name_b = 'A', 'B'
-    text = compare(a, b, name_a, name_b)
-    out = out or osp.join(dir_b, 'compare.md')
-    with open(out, 'w') as f:
-        f.write(text)
-    print(text + f'\nwritten to {out}')
-    return 0
-
-
-def start(args) -> int:
-    if not osp.isfile(args.checkpoint):
-        raise NotAPretrainingCheckpoint(f'checkpoint not found: {args.checkpoint}')
-    if args.launcher == 'slurm':
-        require_sbatch()
-    suite = load_suite(args.suite, ROOT)
-    stages = pick_stages(suite, args.only)
-    sweeps = parse_sweeps(args.sweep)
-    work_dir = args.work_dir or osp.join('work_dirs', 'transfer', f'{osp.splitext(osp.basename(args.checkpoint))[0]}-'
-                                         f'{osp.splitext(osp.basename(args.suite))[0]}')
-    previous = read_manifest(work_dir)
-    if previous is not None and previous['launcher'] == 'slurm' and run.refresh_slurm(work_dir, previous):
-        write_manifest(work_dir, previous)  # jobs that ended since the last look are no longer 'running'
-    ckpt = run.checkpoint_record(args.checkpoint, previous)
-    previous, replaced = run.check_work_dir(work_dir, previous, ckpt, stages, args.replace)
-    if previous is not None:
-        ckpt.update(kind=previous['checkpoint']['kind'], converted=previous['checkpoint'].get('converted'))
-        if args.launcher != previous['launcher']:
-            raise run.RunRefused(f'{work_dir} was run with --launcher {previous["launcher"]}; use the same launcher')
-    else:
-        ckpt.update(kind=checkpoint_kind(args.checkpoint), converted=None)
-    manifest = run.new_manifest(args, ckpt, args.suite, suite, run.merge_previous(
-        run.build_points(stages, sweeps, args.seeds, ckpt['kind']), previous))
-    if previous is not None:
-        manifest['created'] = previous['created']
-    points = [p for p in run.to_run(manifest, args.retry_failed) if p['stage'] in stages]
-    if points:
-        run.check_before_running(ROOT, manifest, points)
-    if args.dry_run:
-        if replaced:
-            print(f'would discard {", ".join(replaced)} (--replace)')
-        for p in points:
-            print(f'would run {p["stage"]} {p["name"] or "(default)"}: {p["config"]} overrides={p["overrides"]} '
-                  f'seed={p["seed"]} ({p["status"]})')
-        print(f'{len(points)} point(s) to run; nothing was run (--dry-run)')
-        return 0
-    run.discard(work_dir, replaced, ckpt)  # only now: every check above passed with the old run intact
-    if not points:
-        run.say(f'nothing to run in {work_dir}: every point has ended')
-    else:
-        run.convert_if_needed(ROOT, work_dir, ckpt)
-    if points or previous is None:
-        write_manifest(work_dir, manifest)
-    if args.launcher == 'slurm':
-        run.run_slurm(ROOT, work_dir, manifest, points, args.gpus)
-        return 0
-    try:
-        run.run_local(ROOT, work_dir, manifest, points, args.gpus, args.progress_interval)
-    except PointInterrupted:
-        return 75
-    return show_status(work_dir)
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     try:
@@ -157,8 +67,12 @@ def main(argv=None) -> int:
             return show_compare(*args.compare, args.out)
         if args.status:
             return show_status(args.status, args.wait)
-        return start(args)
-    except (run.RunRefused, NotAPretrainingCheckpoint, SuiteError, SlurmError, FileNotFoundError, ValueError) as err:
+        return start(RunRequest(
+            checkpoint=args.checkpoint, suite=args.suite, work_dir=args.work_dir, launcher=args.launcher,
+            partition=args.partition, gpus=args.gpus, only=args.only, sweeps=tuple(args.sweep), seeds=args.seeds,
+            retry_failed=args.retry_failed, replace=args.replace, dry_run=args.dry_run,
+            progress_interval=args.progress_interval), ROOT)
+    except REFUSALS as err:
         print(f'transfer.py: {err}', file=sys.stderr)
         return 2
 

@@ -8,7 +8,9 @@
 # - SkippedImagesHook: counts and reports the bad images LoadCheckedImage(on_error='skip')
 #   skipped, from every data-loader worker (message hub 'skipped_images', the log, scalars);
 # - SaveOnSignalHook: on SIGTERM / SIGUSR1 (preemption, Slurm's --signal before the time limit)
-#   the run saves the iteration it is at and exits with 75 (preempted, resumable with --resume).
+#   the run saves the iteration it is at and exits with 75 (preempted, resumable with --resume);
+# - ScheduleResumeCheckHook: a --resume whose checkpoint's lr schedule spans another length than
+#   train_cfg's (mmengine restores begin/end/T_max/milestones) stops before training, naming both.
 # Epoch-based configs train with mae_mm.ResumableEpochBasedTrainLoop, which resumes in the middle
 # of an epoch exactly; iteration-based ones with mae_mm.ResumableIterBasedTrainLoop; both roll back
 # on NonFiniteLossHook(on_nonfinite='rollback').
@@ -26,4 +28,5 @@ custom_hooks = [
     dict(type='mae_mm.NonFiniteLossHook', on_nonfinite='stop'),
     dict(type='mae_mm.SkippedImagesHook'),
     dict(type='mae_mm.SaveOnSignalHook', signals=('SIGTERM', 'SIGUSR1')),
+    dict(type='mae_mm.ScheduleResumeCheckHook'),
 ]

@@ -72,10 +72,11 @@ optim_wrapper = dict(
 
 default_hooks = dict(checkpoint=dict(backend_args=dict(backend='atomic_local')))  # atomic writes
 
-# 1500 iterations of linear warmup, then poly (power 1) to 0 at 160k
+# 1500 iterations of linear warmup, then poly (power 1) to 0 at the run's end (160k; no `end`:
+# the Runner sets it to train_cfg.max_iters, so changing the length alone keeps the shape)
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
-    dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=1500, end=160000),
+    dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=1500),
 ]
 # mmseg's 160k iteration loop, as mae_mm's that can also roll back (NonFiniteLossHook)
 train_cfg = dict(type='mae_mm.ResumableIterBasedTrainLoop')

@@ -103,15 +103,18 @@ optim_wrapper = dict(
     constructor='mae_mm.ViTLayerDecayOptimWrapperConstructor',
     paramwise_cfg=dict(layer_decay_rate=0.7, no_decay=('norm', 'pos_embed')))
 
-# 100 epochs = 184,375 iterations at batch 64: 250 warmup iterations, lr x 0.1 at 163,889 and 177,546
-max_iters = 184375
+# 100 epochs = 184,375 iterations at batch 64: 250 warmup iterations, lr x 0.1 at 163,889 and 177,546.
+# The steps are fractions of the run (FractionalMultiStepLR; no `end`: the Runner sets it to
+# max_iters), so changing train_cfg.max_iters alone scales them: 122,916 and 133,159 of the ViT-H
+# run's 138,281, as ViTDet's 75-epoch schedule. The loop validates every `interval` iterations
+# and always at the last one (mmengine's loop does), whatever the length.
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=250),
-    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters, milestones=[163889, 177546], gamma=0.1),
+    dict(type='mae_mm.FractionalMultiStepLR', by_epoch=False, begin=0,
+         milestone_fractions=[163889 / 184375, 177546 / 184375], gamma=0.1),
 ]
 interval = 5000
-train_cfg = dict(_delete_=True, type='mae_mm.ResumableIterBasedTrainLoop', max_iters=max_iters, val_interval=interval,
-                 dynamic_intervals=[(max_iters // interval * interval + 1, max_iters)])
+train_cfg = dict(_delete_=True, type='mae_mm.ResumableIterBasedTrainLoop', max_iters=184375, val_interval=interval)
 default_hooks = dict(
     logger=dict(interval=50, log_metric_by_epoch=False),
     checkpoint=dict(by_epoch=False, interval=interval, max_keep_ckpts=3, save_last=True,

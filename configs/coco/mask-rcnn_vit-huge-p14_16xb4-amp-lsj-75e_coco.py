@@ -15,11 +15,5 @@ model = dict(
 # configs' exemptions (pos_embed, and the norms through common/optim.py's weight_decay_norm=0.0).
 optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=0.9, no_decay=()))
 
-max_iters = 184375 * 3 // 4  # 138,281
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=250),
-    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters,
-         milestones=[163889 * 3 // 4, 177546 * 3 // 4], gamma=0.1),  # 122,916 and 133,159
-]
-interval = 5000
-train_cfg = dict(max_iters=max_iters, dynamic_intervals=[(max_iters // interval * interval + 1, max_iters)])
+# 75 epochs: the lr steps follow (122,916 and 133,159)
+train_cfg = dict(max_iters=184375 * 3 // 4)  # 138,281

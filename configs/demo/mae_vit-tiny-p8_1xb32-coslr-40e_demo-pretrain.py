@@ -38,14 +38,13 @@ test_dataloader = dict(
 val_evaluator = dict(type='MaskedReconstructionMetric')
 val_cfg = dict()
 
-# length, and the lr a batch of 32 needs: 8e-3 per 256 images -> 1e-3 here
-max_epochs = 40
-train_cfg = dict(max_epochs=max_epochs, val_interval=10)
+# length, and the lr a batch of 32 needs: 8e-3 per 256 images -> 1e-3 here; 4 warmup epochs,
+# then the base's cosine to 0 at the run's end
+train_cfg = dict(max_epochs=40, val_interval=10)
 optim_wrapper = dict(optimizer=dict(lr=8e-3))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=4, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=4, end=max_epochs,
-         convert_to_iter_based=True),
+    dict(_base_.param_scheduler[1], begin=4),
 ]
 default_hooks = dict(logger=dict(interval=4), checkpoint=dict(max_keep_ckpts=2))
 work_dir = 'work_dirs/demo/pretrain'

@@ -54,14 +54,14 @@ val_dataloader = None
 val_cfg = None
 val_evaluator = None
 
-# length and lr: 200 iterations at batch 8, 20 of warmup, lr 2e-3 at the top of the layer decay
-max_iters = 200
+# length and lr: 200 iterations at batch 8, 20 of warmup, then poly to 0 at the run's end, lr 2e-3
+# at the top of the layer decay; one checkpoint, at the end
 optim_wrapper = dict(optimizer=dict(lr=2e-3))
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=20),
-    dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=20, end=max_iters),
+    dict(type='PolyLR', eta_min=0.0, power=1.0, by_epoch=False, begin=20),
 ]
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=max_iters, max_keep_ckpts=1))
+train_cfg = dict(max_iters=200)
+default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=200, max_keep_ckpts=1))
 work_dir = 'work_dirs/demo/ade20k'
 randomness = dict(seed=0)

@@ -43,12 +43,10 @@ test_evaluator = val_evaluator
 # length, and the lr a batch of 32 needs
 blr = 4e-3
 optim_wrapper = dict(optimizer=dict(lr=blr))
-max_epochs = 30
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=3, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=3, end=max_epochs,
-         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=3, convert_to_iter_based=True),
 ]
-train_cfg = dict(max_epochs=max_epochs, val_interval=10)
+train_cfg = dict(max_epochs=30, val_interval=10)
 default_hooks = dict(logger=dict(interval=4), checkpoint=dict(max_keep_ckpts=1))
 work_dir = 'work_dirs/demo/finetune'

@@ -38,12 +38,10 @@ test_evaluator = val_evaluator
 # the lr this short run needs: LARS moves each weight by about lr x 1e-3 of its norm per step;
 # the paper has ~7,000 steps at lr 6.4, the demo 180, so blr 102.4 -> lr 25.6 at batch 64
 optim_wrapper = dict(optimizer=dict(lr=102.4))
-max_epochs = 30
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=3, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=3, end=max_epochs,
-         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=3, convert_to_iter_based=True),
 ]
-train_cfg = dict(max_epochs=max_epochs, val_interval=10)
+train_cfg = dict(max_epochs=30, val_interval=10)
 default_hooks = dict(logger=dict(interval=2), checkpoint=dict(max_keep_ckpts=1))
 work_dir = 'work_dirs/demo/linprobe'

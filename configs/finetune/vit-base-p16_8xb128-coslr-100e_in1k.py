@@ -32,7 +32,7 @@ model = dict(
 # AdamW with layer-wise lr decay; no weight decay on 1-D parameters, the cls token and the
 # position table. lr = blr x total batch / 256 (auto_scale_lr); batch 8 x 128 = 1024. With
 # optim_wrapper.accumulative_counts=k the total batch counts the k accumulated iterations too, as
-# the official code's accum_iter (tools/train.py, mae_mm/engine/config_checks.py).
+# the official code's accum_iter (tools/train.py, mae_mm/launch/config_checks.py).
 # Precision, not matched: bf16 autocast without a loss scaler where the official code runs fp16
 # with one (torch.cuda.amp); bf16 has fp32's exponent range, so gradients need no scaling and a
 # step is never skipped for an overflow. --amp fp16 gives the official's fp16 + dynamic scaler.
@@ -50,11 +50,12 @@ auto_scale_lr = dict(base_batch_size=256, enable=True)
 # scale of that floor, as the paper's code does, for the documented batch of 1024). The warmup
 # starts at 1e-4 of the lr where the official code starts at 0 (not matched: mmengine's
 # LinearLR divides by start_factor, and start_factor=0 raises ZeroDivisionError); the two
-# ramps differ by at most 1e-4 of the lr at any iteration.
-max_epochs = 100
+# ramps differ by at most 1e-4 of the lr at any iteration. The cosine ends with the run
+# (no `end`: the Runner sets it to train_cfg.max_epochs), so changing max_epochs alone keeps the
+# recipe's shape.
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=5, convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', eta_min_ratio=1e-6 / (blr * 1024 / 256), by_epoch=True, begin=5,
-         end=max_epochs, convert_to_iter_based=True),
+         convert_to_iter_based=True),
 ]
-train_cfg = dict(type='mae_mm.ResumableEpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
+train_cfg = dict(type='mae_mm.ResumableEpochBasedTrainLoop', max_epochs=100, val_interval=1)

@@ -46,10 +46,9 @@ optim_wrapper = dict(
 )
 auto_scale_lr = dict(base_batch_size=256, enable=True)
 
-max_epochs = 90
+# the cosine ends with the run (no `end`: the Runner sets it to train_cfg.max_epochs)
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=10, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=10, end=max_epochs,
-         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=10, convert_to_iter_based=True),
 ]
-train_cfg = dict(type='mae_mm.ResumableEpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
+train_cfg = dict(type='mae_mm.ResumableEpochBasedTrainLoop', max_epochs=90, val_interval=1)

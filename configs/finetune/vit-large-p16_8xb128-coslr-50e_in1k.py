@@ -8,10 +8,7 @@ model = dict(
     head=dict(in_channels=vit.embed_dim))
 blr = 1e-3
 optim_wrapper = dict(optimizer=dict(lr=blr), paramwise_cfg=dict(layer_decay_rate=0.75))
-max_epochs = 50
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-4, by_epoch=True, begin=0, end=5, convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', eta_min_ratio=1e-6 / (blr * 1024 / 256), by_epoch=True, begin=5,
-         end=max_epochs, convert_to_iter_based=True),
-]
-train_cfg = dict(max_epochs=max_epochs)
+# the cosine's floor (1e-6) as a ratio of this lr
+param_scheduler = [_base_.param_scheduler[0],
+                   dict(_base_.param_scheduler[1], eta_min_ratio=1e-6 / (blr * 1024 / 256))]
+train_cfg = dict(max_epochs=50)

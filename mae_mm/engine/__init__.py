@@ -3,20 +3,23 @@ backend. Importing registers them; the process-wide checkpoint adjustments are a
 :func:`mae_mm.runtime.setup_runtime`, not here."""
 from .atomic_backend import ATOMIC_BACKEND, AtomicLocalBackend
 from .checkpoint_match_hook import CheckpointMatchHook
-from .checkpoint_safety import allow_mmengine_checkpoints, mmengine_checkpoint_globals
+from mae_mm.checkpoint.weights_only import allow_mmengine_checkpoints, mmengine_checkpoint_globals  # moved; kept here
 from .knn_probe_hook import KNNProbeHook
 from .layer_decay import ViTLayerDecayOptimWrapperConstructor, infer_num_layers, vit_layer_id
 from .nonfinite_loss_hook import NonFiniteLossHook
-from .optim_wrapper import AutocastOptimWrapper, LeanOptimWrapper, build_amp_optim_wrapper
+from .optim_wrapper import AutocastOptimWrapper, LeanOptimWrapper, SkipNonFiniteOptimWrapper, build_amp_optim_wrapper
 from .preemption import PREEMPTED_EXIT_CODE, SaveOnSignalHook, TrainingPreempted
 from .random_state_hook import RandomStateHook
 from .reconstruction_vis_hook import ReconstructionVisHook
+from .schedule_resume_check_hook import ScheduleResumeCheckHook
 from .skipped_images_hook import SkippedImagesHook
+from .step_schedule import FractionalMultiStepLR
 from .train_loop import ResumableEpochBasedTrainLoop, ResumableIterBasedTrainLoop, RollbackRequested
 
 __all__ = ['ATOMIC_BACKEND', 'AtomicLocalBackend', 'allow_mmengine_checkpoints', 'mmengine_checkpoint_globals',
            'ViTLayerDecayOptimWrapperConstructor', 'infer_num_layers', 'vit_layer_id', 'AutocastOptimWrapper',
-           'LeanOptimWrapper', 'build_amp_optim_wrapper', 'NonFiniteLossHook', 'RandomStateHook',
+           'SkipNonFiniteOptimWrapper', 'LeanOptimWrapper', 'build_amp_optim_wrapper',
+           'NonFiniteLossHook', 'RandomStateHook',
            'CheckpointMatchHook', 'SkippedImagesHook', 'PREEMPTED_EXIT_CODE', 'SaveOnSignalHook', 'TrainingPreempted',
            'ResumableEpochBasedTrainLoop', 'ResumableIterBasedTrainLoop', 'RollbackRequested', 'KNNProbeHook',
-           'ReconstructionVisHook']
+           'ReconstructionVisHook', 'ScheduleResumeCheckHook', 'FractionalMultiStepLR']

@@ -9,7 +9,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from mae_mm.registry import HOOKS
-from .optim_wrapper import LeanOptimWrapper
+from .optim_wrapper import SkipNonFiniteOptimWrapper
 from .resume import find_resumable_checkpoint, run_checkpoint_hook
 from .train_loop import RollbackRequested
 
@@ -49,7 +49,7 @@ class NonFiniteLossHook(Hook):
             epoch and every loss term, before any checkpoint of that iteration is written (the
             last checkpoint on disk is the last good one). ``'skip'`` switches on the
             ``skip_nonfinite`` mode of this package's optimizer wrappers
-            (:class:`~mae_mm.engine.optim_wrapper.LeanOptimWrapper` and its subclasses), which
+            (:class:`~mae_mm.engine.optim_wrapper.SkipNonFiniteOptimWrapper` and its subclasses), which
             check the total loss before the backward pass and, when it is not finite, skip the
             backward and the optimizer step of that iteration (weights, optimizer state and
             step count stay as they were); the hook logs it and counts it in the message hub
@@ -121,11 +121,12 @@ class NonFiniteLossHook(Hook):
         """Switches on ``skip_nonfinite`` in the run's optimizer wrapper(s); raises ``TypeError``
         naming a wrapper that is not one of this package's."""
         for wrapper in _wrappers(optim_wrapper):
-            if not isinstance(wrapper, LeanOptimWrapper):
+            if not isinstance(wrapper, SkipNonFiniteOptimWrapper):
                 raise TypeError(
                     f"NonFiniteLossHook(on_nonfinite='skip') needs an optimizer wrapper that can skip a step, "
                     f'got {type(wrapper).__module__}.{type(wrapper).__name__}: set optim_wrapper.type to '
-                    "'mae_mm.build_amp_optim_wrapper', 'mae_mm.AutocastOptimWrapper' or 'mae_mm.LeanOptimWrapper' "
+                    "'mae_mm.build_amp_optim_wrapper', 'mae_mm.AutocastOptimWrapper' or "
+                    "'mae_mm.SkipNonFiniteOptimWrapper' "
                     "(or use on_nonfinite='stop')")
             wrapper.skip_nonfinite = True
 

@@ -10,7 +10,8 @@ recompile for) the counter's value, and both can skip a step whose loss is not f
 (``skip_nonfinite``, switched on by :class:`~mae_mm.engine.NonFiniteLossHook`).
 
 The configs choose through one builder, :func:`build_amp_optim_wrapper` (registered under that
-name): :class:`AutocastOptimWrapper` where CUDA exists, fp32 :class:`LeanOptimWrapper` where not.
+name): :class:`AutocastOptimWrapper` where CUDA exists, fp32 :class:`SkipNonFiniteOptimWrapper`
+where not.
 """
 from contextlib import contextmanager
 from typing import Optional, Union
@@ -27,9 +28,12 @@ _AMP_ONLY_ARGS = ('loss_scale', 'dtype', 'use_fsdp')
 
 
 @OPTIM_WRAPPERS.register_module()
-class LeanOptimWrapper(OptimWrapper):
-    """mmengine's :class:`OptimWrapper` whose context reads the step counter only under DDP,
-    and which can skip the steps whose loss is not finite.
+class SkipNonFiniteOptimWrapper(OptimWrapper):
+    """mmengine's :class:`OptimWrapper` that can skip the steps whose loss is not finite, and whose
+    context reads the step counter only under DDP.
+
+    Registered under its old name ``LeanOptimWrapper`` too (and importable under it), so configs
+    that write ``type='mae_mm.LeanOptimWrapper'`` build this class.
 
     Attributes:
         skip_nonfinite (bool): Off by default. When True, :meth:`update_params` checks the loss
@@ -67,7 +71,7 @@ class LeanOptimWrapper(OptimWrapper):
 
 
 @OPTIM_WRAPPERS.register_module()
-class AutocastOptimWrapper(LeanOptimWrapper):
+class AutocastOptimWrapper(SkipNonFiniteOptimWrapper):
     """Mixed precision: autocast around the forward, a ``GradScaler`` only for float16.
 
     Args:
@@ -150,7 +154,7 @@ class AutocastOptimWrapper(LeanOptimWrapper):
         self.loss_scaler = None
 
 
-def build_amp_optim_wrapper(**kwargs) -> LeanOptimWrapper:
+def build_amp_optim_wrapper(**kwargs) -> SkipNonFiniteOptimWrapper:
     """A builder, not a class: returns the mixed-precision optimizer wrapper this machine can run.
 
     Registered in ``OPTIM_WRAPPERS`` as ``'build_amp_optim_wrapper'``, so a config writes
@@ -160,7 +164,7 @@ def build_amp_optim_wrapper(**kwargs) -> LeanOptimWrapper:
     - with CUDA: :class:`AutocastOptimWrapper` with ``dtype``: ``'bfloat16'`` (the default)
       autocasts without a loss scaler, ``'float16'`` with a ``GradScaler`` (dynamic unless
       ``loss_scale`` says otherwise);
-    - without CUDA: an fp32 :class:`LeanOptimWrapper`; the AMP-only arguments (``dtype``,
+    - without CUDA: an fp32 :class:`SkipNonFiniteOptimWrapper`; the AMP-only arguments (``dtype``,
       ``loss_scale``, ``use_fsdp``) are dropped and a warning says so. mmengine's AMP wrapper
       refuses to build without a GPU, which would make every config with AMP unbuildable (and
       untestable) on a CPU-only machine. ``tools/train.py --amp`` forces autocast anyway
@@ -172,7 +176,8 @@ def build_amp_optim_wrapper(**kwargs) -> LeanOptimWrapper:
             foreach or per-parameter loop) is logged.
 
     Returns:
-        LeanOptimWrapper: an :class:`AutocastOptimWrapper` or a plain :class:`LeanOptimWrapper`.
+        SkipNonFiniteOptimWrapper: an :class:`AutocastOptimWrapper` or a plain
+        :class:`SkipNonFiniteOptimWrapper`.
     """
     optimizer = kwargs['optimizer']
     impl = next((name for name in ('fused', 'foreach') if optimizer.defaults.get(name)),
@@ -181,7 +186,7 @@ def build_amp_optim_wrapper(**kwargs) -> LeanOptimWrapper:
     if is_cuda_available():
         return AutocastOptimWrapper(**kwargs)
     print_log('no CUDA device: mixed precision is off, training runs in float32', 'current', level=30)
-    return LeanOptimWrapper(**{k: v for k, v in kwargs.items() if k not in _AMP_ONLY_ARGS})
+    return SkipNonFiniteOptimWrapper(**{k: v for k, v in kwargs.items() if k not in _AMP_ONLY_ARGS})
 
 
 def _renamed_amp_if_available(**kwargs):
@@ -189,5 +194,8 @@ def _renamed_amp_if_available(**kwargs):
                      "type='mae_mm.build_amp_optim_wrapper' (same arguments; a builder function, not a class)")
 
 
+LeanOptimWrapper = SkipNonFiniteOptimWrapper  # the old name, listed in the README and in users' configs
+
+OPTIM_WRAPPERS.register_module(name='LeanOptimWrapper', module=SkipNonFiniteOptimWrapper)
 OPTIM_WRAPPERS.register_module(name='build_amp_optim_wrapper', module=build_amp_optim_wrapper)
 OPTIM_WRAPPERS.register_module(name='AmpIfAvailableOptimWrapper', module=_renamed_amp_if_available)

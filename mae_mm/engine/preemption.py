@@ -23,13 +23,11 @@ from mmengine.dist import all_reduce, barrier, get_world_size, is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
+from mae_mm.exit_codes import PREEMPTED as PREEMPTED_EXIT_CODE
 from mae_mm.registry import HOOKS
 from .atomic_backend import write_atomically
 from .resume import run_checkpoint_hook
 
-# sysexits.h EX_TEMPFAIL, "a temporary failure; the user is invited to retry": the launch
-# scripts read it as "preempted, resumable with --resume", never as a failure
-PREEMPTED_EXIT_CODE = 75
 # a file to write the saved checkpoint's path into, for launchers that cannot pass exit codes on
 PREEMPTED_FILE_ENV = 'MAE_MM_PREEMPTED_FILE'
 

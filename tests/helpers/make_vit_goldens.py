@@ -228,7 +228,21 @@ def record_layouts() -> dict:
     return {osp.relpath(path, root): config_layout(path, parts) for path, parts in layout_configs(root)}
 
 
+def setup_process():
+    """The process-wide adjustments a run needs (mmpretrain importable under transformers >= 5):
+    :func:`mae_mm.runtime.setup_runtime` today; the code before the one-ViT refactoring has no
+    ``mae_mm.runtime`` and made them on ``import mae_mm``. (The tests get them from conftest.)"""
+    try:
+        from mae_mm.runtime import setup_runtime
+    except ModuleNotFoundError as err:  # the old code: importing mae_mm on the way here made them
+        if err.name != 'mae_mm.runtime':
+            raise
+        return
+    setup_runtime()
+
+
 def main():
+    setup_process()
     import mae_mm
     print(f'recording with {mae_mm.__file__} ({"old" if old_api() else "new"} API)', file=sys.stderr)
     torch.save(record_numerics(), GOLDENS)

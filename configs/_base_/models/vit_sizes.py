@@ -1,12 +1,22 @@
-# The ViT sizes, each stated once. A stage's root config inherits this table; every leaf picks
-# its size by name (vit = _base_.vit_sizes.large_p16) and takes from it the backbone's arch and
-# the widths its necks and heads read, so editing an entry here changes every stage of that size.
-# arch names a preset of mae_mm/models/vit/arch.py; embed_dim and depth restate that preset for
-# the config's derived widths, and patch_size is the preset's except where the configs pass it
-# (the demo's 8 x 8 patches); tests/test_configs.py pins both.
+# The ViT sizes the configs use. A stage's root config inherits this table; every leaf picks its
+# size by name (vit = _base_.vit_sizes.large_p16) and takes from it the backbone's arch and the
+# widths its necks and heads read, so a size changes in one place for every stage.
+# Each entry is derived from the one size table, mae_mm/models/vit/arch.py (VIT_ARCHS), which the
+# models read: arch names the preset, embed_dim is the preset's, and patch_size is the preset's
+# except where an entry sets its own (the demo's 8 x 8 patches, which the configs then pass on).
+# mmengine takes a config with an `import` statement for a new-style (lazy) config and refuses it
+# in an old-style `_base_` chain, so the table comes in through the __import__ function instead.
+_archs = __import__('mae_mm.models.vit.arch', fromlist=['VIT_ARCHS']).VIT_ARCHS
+
+
+def _size(arch, patch_size=None):
+    return dict(arch=arch, patch_size=patch_size or _archs[arch]['patch_size'], embed_dim=_archs[arch]['embed_dim'])
+
+
 vit_sizes = dict(
-    tiny_p8=dict(arch='tiny', patch_size=8, embed_dim=192, depth=6),  # the CPU demo
-    base_p16=dict(arch='base', patch_size=16, embed_dim=768, depth=12),
-    large_p16=dict(arch='large', patch_size=16, embed_dim=1024, depth=24),
-    huge_p14=dict(arch='huge', patch_size=14, embed_dim=1280, depth=32),
+    tiny_p8=_size('tiny', patch_size=8),  # the CPU demo
+    base_p16=_size('base'),
+    large_p16=_size('large'),
+    huge_p14=_size('huge'),
 )
+del _archs, _size  # not config keys

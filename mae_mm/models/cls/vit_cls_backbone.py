@@ -1,10 +1,10 @@
 """The project's ViT as an mmpretrain classification backbone (fine-tuning and linear probing)."""
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 
 from mae_mm.registry import MODELS
-from ..vit import PlainViT, refuse_renamed
+from ..vit import PlainViT, image_grid, refuse_renamed, resolve_arch
 
 
 @MODELS.register_module()
@@ -12,8 +12,11 @@ class ViTClsBackbone(PlainViT):
     """:class:`PlainViT` returning one feature per image, for ``mmpretrain.ImageClassifier``.
 
     Args:
-        img_size (int | tuple): The input size; the position table is stored on its grid, so a
-            pretraining checkpoint's table of another grid is resampled once, at load.
+        arch (str | dict): A preset of :data:`~mae_mm.models.vit.VIT_ARCHS` or a dict.
+        img_size (int | tuple): The input size; the position table is laid out for its grid
+            (:class:`PlainViT`'s ``pos_embed_img_size``), so a pretraining checkpoint's table of
+            another grid is resampled once, at load.
+        patch_size (int, optional): Overrides the preset's patch size.
         out_type (str): ``'avg_featmap'`` (fine-tuning, the paper's default): the mean of the
             patch tokens through a LayerNorm ``fc_norm``; the final ``norm`` is not built, as in
             the paper's code. ``'cls_token'`` (linear probing): the cls token after ``norm``.
@@ -26,15 +29,16 @@ class ViTClsBackbone(PlainViT):
     """
 
     OUT_TYPES = ('avg_featmap', 'cls_token')
-    position_grid_arg = 'img_size'
 
-    def __init__(self, img_size=224, out_type: str = 'avg_featmap', frozen: bool = False, **kwargs):
+    def __init__(self, arch='base', img_size=224, patch_size: Optional[int] = None, out_type: str = 'avg_featmap',
+                 frozen: bool = False, **kwargs):
         if out_type not in self.OUT_TYPES:
             raise ValueError(f'out_type must be one of {self.OUT_TYPES}, got {out_type!r}')
-        refuse_renamed(type(self).__name__, kwargs, dict(pretrain_img_size=(
-            'the position table is stored for img_size, the input size')), others_allowed=True)
-        super().__init__(pretrain_img_size=img_size, out_type=out_type, **kwargs)
-        self.img_size = self.pretrain_img_size
+        grid_from_input = 'the position table is stored for img_size, the input size'
+        refuse_renamed(type(self).__name__, kwargs, dict(pretrain_img_size=grid_from_input,
+                                                         pos_embed_img_size=grid_from_input), others_allowed=True)
+        image_grid(img_size, resolve_arch(arch, patch_size)['patch_size'], 'img_size')
+        super().__init__(arch=arch, pos_embed_img_size=img_size, patch_size=patch_size, out_type=out_type, **kwargs)
         self.frozen = frozen
         if frozen:
             self.requires_grad_(False)

@@ -19,8 +19,8 @@ class ViTDetBackbone(PlainViT):
     - No cls token and no final norm: the pretraining checkpoint's ``cls_token`` and ``norm.*``
       are left unused (they load as unexpected keys); every other ViT key loads.
     - ``pos_embed`` is kept on the pretraining grid (``pretrain_img_size // patch_size`` per
-      side) and resampled bicubically to each input's grid in forward; a checkpoint of another
-      grid is resampled to it when loaded.
+      side: :class:`PlainViT`'s ``pos_embed_img_size``) and resampled bicubically to each
+      input's grid in forward; a checkpoint of another grid is resampled to it when loaded.
     - A checkpoint with another patch size (ViT-H/14 used with 16 x 16 patches) has its patch
       projection resampled to ``patch_size`` when loaded (``patch_kernel_mode``).
 
@@ -55,10 +55,11 @@ class ViTDetBackbone(PlainViT):
                  patch_kernel_mode: str = 'bicubic',
                  **kwargs):
         refuse_renamed(type(self).__name__, kwargs, dict(
-            use_rel_pos='the relative position flag is rel_pos_bias, as in the segmentation backbone'),
+            use_rel_pos='the relative position flag is rel_pos_bias, as in the segmentation backbone',
+            pos_embed_img_size='the position table is laid out for pretrain_img_size, the pretraining resolution'),
                        others_allowed=True)
-        preset = resolve_arch(arch)
-        patch = patch_size or preset['patch_size']
+        preset = resolve_arch(arch, patch_size)
+        patch = preset['patch_size']
         img_size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
         train_grid = (img_size[0] // patch, img_size[1] // patch)
         global_blocks = tuple(sorted(global_blocks))
@@ -69,10 +70,8 @@ class ViTDetBackbone(PlainViT):
             window = 0 if i in global_blocks else window_size
             table_grid = (window, window) if window else train_grid
             bias = functools.partial(DecomposedRelPosBias, grid_size=table_grid) if rel_pos_bias else None
-            return dict(window_size=window, attn_bias=bias)
+            return dict(window_size=window, rel_pos_bias=bias)
 
-        super().__init__(arch=arch, pretrain_img_size=pretrain_img_size // patch * patch, patch_size=patch,
+        super().__init__(arch=arch, pos_embed_img_size=pretrain_img_size // patch * patch, patch_size=patch,
                          cls_token=False, out_type='featmaps', out_indices=(preset['depth'] - 1,),
                          block_options=block_options, patch_kernel_mode=patch_kernel_mode, **kwargs)
-        self.img_size = img_size
-        self.global_blocks = global_blocks

@@ -4,7 +4,7 @@ from typing import Optional, Tuple
 import torch
 
 from mae_mm.registry import MODELS
-from ..vit import PlainViT
+from ..vit import PlainViT, image_grid, refuse_renamed, resolve_arch
 from .masking import random_masking
 
 
@@ -13,13 +13,24 @@ class MAEEncoder(PlainViT):
     """:class:`PlainViT` with random masking before the blocks; ``pos_embed`` stays frozen.
 
     Args:
+        arch (str | dict): A preset of :data:`~mae_mm.models.vit.VIT_ARCHS` or a dict.
+        pretrain_img_size (int | tuple): The pretraining input size, which every input must have;
+            the position table is laid out for its patch grid (:class:`PlainViT`'s
+            ``pos_embed_img_size``).
+        patch_size (int, optional): Overrides the preset's patch size.
         mask_ratio (float): Fraction of patches dropped per sample, in (0, 1).
-        **kwargs: :class:`PlainViT` arguments (``arch``, ``pretrain_img_size``, ``patch_size``...).
+        **kwargs: Other :class:`PlainViT` arguments (``with_checkpoint``, ``drop_path_rate``...).
     """
 
-    def __init__(self, mask_ratio: float = 0.75, **kwargs):
+    def __init__(self, arch='base', pretrain_img_size=224, patch_size: Optional[int] = None,
+                 mask_ratio: float = 0.75, **kwargs):
+        refuse_renamed(type(self).__name__, kwargs, dict(
+            img_size='the stored position grid is set by pretrain_img_size, the pretraining input size',
+            pos_embed_img_size='the position table is laid out for pretrain_img_size here'), others_allowed=True)
+        size, _ = image_grid(pretrain_img_size, resolve_arch(arch, patch_size)['patch_size'], 'pretrain_img_size')
         kwargs.setdefault('pos_embed_trainable', False)
-        super().__init__(**kwargs)
+        super().__init__(arch=arch, pos_embed_img_size=size, patch_size=patch_size, **kwargs)
+        self.pretrain_img_size = size
         if not 0.0 < mask_ratio < 1.0:
             raise ValueError(f'mask_ratio must lie in (0, 1), got {mask_ratio}')
         self.mask_ratio = mask_ratio

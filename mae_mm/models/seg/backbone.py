@@ -19,8 +19,9 @@ class SegViTBackbone(PlainViT):
 
     Args:
         arch (str | dict): A preset of :data:`~mae_mm.models.vit.VIT_ARCHS` (``'base'``...).
-        img_size (int | tuple): The crop size; sets the position grid and the bias tables.
-            Other input sizes work too (the tables are resampled on the fly).
+        img_size (int | tuple): The crop size; sets the position grid (:class:`PlainViT`'s
+            ``pos_embed_img_size``) and the bias tables. Other input sizes work too (the tables
+            are resampled on the fly).
         patch_size (int, optional): Overrides the preset's patch size (16 for ViT-H/14).
         out_indices (sequence[int]): 0-based indices of the blocks whose outputs are returned
             (block ``i`` is the (i+1)-th block): (3, 5, 7, 11) for ViT-B.
@@ -38,16 +39,14 @@ class SegViTBackbone(PlainViT):
     Forward: (B, C, H, W) -> one (B, D, H/p, W/p) map per entry of ``out_indices``.
     """
 
-    position_grid_arg = 'img_size'
-
     def __init__(self, arch='base', img_size=512, patch_size: Optional[int] = None,
                  out_indices: Sequence[int] = (3, 5, 7, 11), drop_path_rate: float = 0.1, rel_pos_bias: bool = True,
                  patch_kernel_mode: str = 'bicubic', **kwargs):
-        refuse_renamed(type(self).__name__, kwargs, dict(pretrain_img_size=(
-            'the position table is stored for img_size, the crop size')), others_allowed=True)
-        _, grid = image_grid(img_size, patch_size or resolve_arch(arch)['patch_size'], 'img_size')
+        grid_from_crop = 'the position table is stored for img_size, the crop size'
+        refuse_renamed(type(self).__name__, kwargs, dict(pretrain_img_size=grid_from_crop,
+                                                         pos_embed_img_size=grid_from_crop), others_allowed=True)
+        _, grid = image_grid(img_size, resolve_arch(arch, patch_size)['patch_size'], 'img_size')
         bias = (lambda attn: RelativePositionBias(grid, attn.num_heads)) if rel_pos_bias else None
-        super().__init__(arch=arch, pretrain_img_size=img_size, patch_size=patch_size, drop_path_rate=drop_path_rate,
-                         out_type='featmaps', out_indices=out_indices, block_options=lambda i: dict(attn_bias=bias),
+        super().__init__(arch=arch, pos_embed_img_size=img_size, patch_size=patch_size, drop_path_rate=drop_path_rate,
+                         out_type='featmaps', out_indices=out_indices, block_options=lambda i: dict(rel_pos_bias=bias),
                          patch_kernel_mode=patch_kernel_mode, **kwargs)
-        self.img_size = self.pretrain_img_size

@@ -1,4 +1,6 @@
-"""ViT size presets; every task looks its size up here by name."""
+"""ViT size presets, the one size table: every model looks its size up here by name, and the
+configs read it too (``configs/_base_/models/vit_sizes.py`` derives their entries from it)."""
+from typing import Optional
 
 VIT_ARCHS = {
     # for tests and the CPU demo
@@ -9,16 +11,20 @@ VIT_ARCHS = {
 }
 
 
-def resolve_arch(arch) -> dict:
-    """Returns the preset named ``arch``, or a full dict of the same keys given directly."""
+def resolve_arch(arch, patch_size: Optional[int] = None) -> dict:
+    """Returns the preset named ``arch``, or a full dict of the same keys given directly, with
+    ``patch_size`` in place of its own when given."""
     if isinstance(arch, str):
         if arch not in VIT_ARCHS:
             raise KeyError(f'unknown ViT arch {arch!r}; choose one of {sorted(VIT_ARCHS)} '
                            f'or pass a dict with keys {sorted(VIT_ARCHS["base"])}')
-        return dict(VIT_ARCHS[arch])
-    arch = dict(arch)
-    missing = set(VIT_ARCHS['base']) - set(arch) - {'mlp_ratio'}
-    if missing:
-        raise KeyError(f'custom ViT arch {arch} lacks keys {sorted(missing)}')
-    arch.setdefault('mlp_ratio', 4.0)
+        arch = dict(VIT_ARCHS[arch])
+    else:
+        arch = dict(arch)
+        missing = set(VIT_ARCHS['base']) - set(arch) - {'mlp_ratio'}
+        if missing:
+            raise KeyError(f'custom ViT arch {arch} lacks keys {sorted(missing)}')
+        arch.setdefault('mlp_ratio', 4.0)
+    if patch_size is not None:
+        arch['patch_size'] = patch_size
     return arch

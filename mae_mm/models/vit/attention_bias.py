@@ -1,9 +1,10 @@
 """The interface of an attention-logit bias, and the offset index its relative-position forms share.
 
-A :class:`~mae_mm.models.vit.Block` owns at most one bias provider (``block.rel_pos_bias``) and
-hands its output to :meth:`Attention.attend <mae_mm.models.vit.Attention.attend>`. Two providers
-exist: BEiT's per-head table (``mae_mm.models.seg``, segmentation) and ViTDet's decomposed,
-query-dependent form (``mae_mm.models.det``, detection).
+A :class:`~mae_mm.models.vit.Block` owns at most one relative position bias (``block.rel_pos_bias``,
+built by the block's ``rel_pos_bias`` factory; the backbones switch it with their ``rel_pos_bias``
+flag) and hands its output, the logit bias, to :meth:`Attention.attend
+<mae_mm.models.vit.Attention.attend>`. Two exist: BEiT's per-head table (``mae_mm.models.seg``,
+segmentation) and ViTDet's decomposed, query-dependent form (``mae_mm.models.det``, detection).
 """
 from typing import Tuple
 

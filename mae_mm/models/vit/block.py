@@ -24,6 +24,9 @@ class Attention(nn.Module):
     ``fused_attn`` (class attribute, settable per instance) picks SDPA (flash / memory-efficient
     kernels where the device has them) or the explicit ``softmax(q k^T / sqrt(d)) v``, which
     the tests use as the reference.
+
+    There is no ``forward``: :class:`Block` runs the three steps, :meth:`project_qkv`,
+    :meth:`attend` and :meth:`project_out`, and computes its ``rel_pos_bias`` from q in between.
     """
 
     fused_attn = True
@@ -43,27 +46,23 @@ class Attention(nn.Module):
         return qkv.unbind(0)
 
     def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-               attn_bias: torch.Tensor = None) -> torch.Tensor:
-        """softmax(q k^T / sqrt(d_head) + attn_bias) v: (B, heads, N, d_head) each -> (B, heads, N, d_head).
+               logit_bias: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """softmax(q k^T / sqrt(d_head) + logit_bias) v: (B, heads, N, d_head) each -> (B, heads, N, d_head).
 
-        ``attn_bias`` (B or 1, heads or 1, N, N) is added to the logits; ``fused_attn`` picks SDPA or
-        the explicit product.
+        ``logit_bias`` (B or 1, heads or 1, N, N), the value of the block's ``rel_pos_bias``, is added
+        to the logits; ``fused_attn`` picks SDPA or the explicit product.
         """
         if self.fused_attn:
-            return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_bias)
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=logit_bias)
         logits = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)  # (B, heads, N, N)
-        if attn_bias is not None:
-            logits = logits + attn_bias
+        if logit_bias is not None:
+            logits = logits + logit_bias
         return logits.softmax(dim=-1) @ v
 
     def project_out(self, x: torch.Tensor) -> torch.Tensor:
         """(B, heads, N, d_head) -> (B, N, D) through ``proj``."""
         b, _, n, _ = x.shape
         return self.proj(x.transpose(1, 2).reshape(b, n, -1))
-
-    def forward(self, x: torch.Tensor, attn_bias: torch.Tensor = None) -> torch.Tensor:
-        """(B, N, D) -> (B, N, D); ``attn_bias`` (B or 1, heads or 1, N, N) is added to the logits."""
-        return self.project_out(self.attend(*self.project_qkv(x), attn_bias))
 
 
 class Mlp(nn.Module):
@@ -92,15 +91,15 @@ class Block(nn.Module):
         window_size (int): 0: attention over all tokens. k > 0: attention within non-overlapping
             k x k windows of the token grid, zero-padded to a multiple of k (ViTDet); the tokens
             must then be exactly the grid's, without a cls token.
-        attn_bias (callable, optional): Builds the block's bias provider (an
-            :class:`~mae_mm.models.vit.AttentionBias`) from its :class:`Attention`; the provider
-            is ``rel_pos_bias`` and computes the bias for the grid of each call (a window's
-            grid in a window block).
+        rel_pos_bias (callable, optional): Builds the block's relative position bias (an
+            :class:`~mae_mm.models.vit.AttentionBias`) from its :class:`Attention`. The module is
+            kept as ``rel_pos_bias`` and computes the logit bias for the grid of each call (a
+            window's grid in a window block).
     """
 
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, qkv_bias: bool = True,
                  drop_path: float = 0.0, norm_eps: float = 1e-6, window_size: int = 0,
-                 attn_bias: Optional[Callable[[Attention], nn.Module]] = None):
+                 rel_pos_bias: Optional[Callable[[Attention], nn.Module]] = None):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
         self.attn = Attention(dim, num_heads, qkv_bias=qkv_bias)
@@ -108,7 +107,7 @@ class Block(nn.Module):
         self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
         self.window_size = window_size
-        self.rel_pos_bias = attn_bias(self.attn) if attn_bias is not None else None
+        self.rel_pos_bias = rel_pos_bias(self.attn) if rel_pos_bias is not None else None
 
     def forward(self, x: torch.Tensor, grid_hw: Optional[Tuple[int, int]] = None) -> torch.Tensor:
         """(B, N, D) -> (B, N, D); ``grid_hw`` (h, w) is the patch grid, needed by windows and the bias."""
@@ -127,10 +126,10 @@ class Block(nn.Module):
         return window_unpartition(windows.view(-1, ws, ws, d), ws, padded_hw, grid_hw).view(b, n, d)
 
     def attend_grid(self, x: torch.Tensor, grid_hw: Optional[Tuple[int, int]]) -> torch.Tensor:
-        """(B, N, D) -> (B, N, D): q, k, v, the provider's bias for the grid, attention, projection."""
+        """(B, N, D) -> (B, N, D): q, k, v, the relative position bias for the grid, attention, projection."""
         q, k, v = self.attn.project_qkv(x)  # (B, heads, N, d_head) each
-        bias = self.rel_pos_bias(q, grid_hw) if self.rel_pos_bias is not None else None
-        return self.attn.project_out(self.attn.attend(q, k, v, bias))
+        logit_bias = self.rel_pos_bias(q, grid_hw) if self.rel_pos_bias is not None else None
+        return self.attn.project_out(self.attn.attend(q, k, v, logit_bias))
 
 
 def init_mae_weights(module: nn.Module) -> None:

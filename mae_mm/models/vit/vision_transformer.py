@@ -4,6 +4,10 @@ Pretraining (the MAE encoder), fine-tuning, linear probing, detection and segmen
 :class:`PlainViT`: they choose the block options per depth (window attention, an attention bias),
 whether there is a cls token and a final norm, and which tokens come out. They share parameter
 names, so one pretraining checkpoint loads into each of them, and they share the one block loop.
+
+Each task names the image size its position table is laid out for in its own terms (the MAE
+encoder and ViTDet: ``pretrain_img_size``; the classifier and segmentation backbones: their input
+``img_size``) and passes it on as :class:`PlainViT`'s ``pos_embed_img_size``.
 """
 from typing import Callable, Optional, Sequence, Tuple
 
@@ -19,7 +23,7 @@ from .load_adaptation import adapted_state_keys
 from .patch_embed import PatchEmbed
 from .patch_resample import checked_patch_kernel_mode, fit_patch_kernel_in_state_dict
 from .pos_embed import resample_pos_embed, sincos_2d_table
-from .renamed import refuse_renamed
+from .renamed import refuse_renamed, renamed_alias
 
 OUT_TYPES = ('tokens', 'cls_token', 'avg_featmap', 'featmaps')
 
@@ -40,11 +44,10 @@ class PlainViT(BaseModule):
     Args:
         arch (str | dict): ``'tiny'``, ``'base'``, ``'large'``, ``'huge'`` or a dict with
             ``embed_dim``, ``depth``, ``num_heads``, ``patch_size`` (and ``mlp_ratio``).
-        pretrain_img_size (int | tuple): The image size the stored position table is laid out
-            for (``pretrain_img_size // patch_size`` per side): the pretraining resolution for the
-            encoder and the detection backbone; the classification and segmentation backbones
-            store it at their input size (their ``img_size``). A checkpoint's table of another
-            grid is resampled to it at load, an input of another size uses a resampled copy.
+        pos_embed_img_size (int | tuple): The image size whose patch grid the position table
+            ``pos_embed`` is laid out for (``grid_size``: ``pos_embed_img_size // patch_size`` per
+            side). A checkpoint's table of another grid is resampled to it at load, an input of
+            another size uses a resampled copy. Its old name ``pretrain_img_size`` is accepted.
         patch_size (int, optional): Overrides the preset's patch size.
         in_chans (int): Input channels.
         drop_path_rate (float): Stochastic depth, rising linearly to this over the blocks.
@@ -61,29 +64,26 @@ class PlainViT(BaseModule):
             ``out_indices`` (detection, segmentation).
         out_indices (sequence of int): The blocks of ``'featmaps'`` (0-based, increasing).
         block_options (callable, optional): The block factory: ``block_options(i)`` gives the
-            extra :class:`Block` arguments of block ``i`` (``window_size``, ``attn_bias``).
+            extra :class:`Block` arguments of block ``i`` (``window_size``, ``rel_pos_bias``).
         patch_kernel_mode (str, optional): How a checkpoint's patch kernel of another size (a
             ViT-H/14's in a 16-pixel model) is resampled at load: ``'bicubic'`` or ``'pinv'``
             (:func:`~mae_mm.models.vit.resample_patch_kernel`); ``None`` refuses it.
         with_checkpoint (bool): Activation checkpointing over the blocks while training.
         init_cfg (dict, optional): mmengine init config, e.g. ``dict(type='Pretrained', ...)``.
-        **renamed: Old argument names, refused naming the new one (``img_size``: now
-            ``pretrain_img_size`` here; ``img_size`` is a task backbone's input size).
+        **renamed: Old argument names: ``pretrain_img_size`` (read as ``pos_embed_img_size``);
+            ``img_size`` is refused naming ``pos_embed_img_size`` (it is a task backbone's input size).
 
-    ``position_grid_arg`` (class attribute) is the constructor argument that sets the stored grid,
-    named in errors: ``pretrain_img_size`` here, ``img_size`` in the backbones that store the table
-    at their input size.
+    Attributes:
+        grid_size (tuple): (h, w), the patch grid ``pos_embed`` is laid out for, row-major.
 
     State dict: ``cls_token`` (1, 1, D) where there is one, ``pos_embed`` (1, 1 + L, D) with a
     zero cls row (also without a cls token: the checkpoints' layout), ``patch_embed.proj.*``,
     ``blocks.N.*``, ``norm.*``, ``fc_norm.*``, as timm names them.
     """
 
-    position_grid_arg = 'pretrain_img_size'
-
     def __init__(self,
                  arch='base',
-                 pretrain_img_size=224,
+                 pos_embed_img_size=224,
                  patch_size: Optional[int] = None,
                  in_chans: int = 3,
                  drop_path_rate: float = 0.0,
@@ -98,20 +98,19 @@ class PlainViT(BaseModule):
                  with_checkpoint: bool = False,
                  init_cfg: Optional[dict] = None,
                  **renamed):
+        pos_embed_img_size = renamed_alias(type(self).__name__, renamed, 'pretrain_img_size', 'pos_embed_img_size',
+                                           pos_embed_img_size, 224)
         refuse_renamed(type(self).__name__, renamed, dict(img_size=(
-            'the stored position grid is set by pretrain_img_size (img_size is the input size of the '
+            'the stored position grid is set by pos_embed_img_size (img_size is the input size of the '
             'classification, detection and segmentation backbones)')))
         super().__init__(init_cfg=init_cfg)
-        cfg = resolve_arch(arch)
-        if patch_size is not None:
-            cfg['patch_size'] = patch_size
+        cfg = resolve_arch(arch, patch_size)
         self.arch = cfg
         self.embed_dim = cfg['embed_dim']
         self.depth = cfg['depth']
         self.num_heads = cfg['num_heads']
         self.patch_size = cfg['patch_size']
-        self.pretrain_img_size, self.grid_size = image_grid(pretrain_img_size, self.patch_size,
-                                                                self.position_grid_arg)
+        _, self.grid_size = image_grid(pos_embed_img_size, self.patch_size, 'pos_embed_img_size')
         self.num_patches = self.grid_size[0] * self.grid_size[1]
         self.out_type, self.out_indices = self._checked_outputs(out_type, out_indices)
         if final_norm is None:
@@ -227,5 +226,5 @@ class PlainViT(BaseModule):
                       and state_dict[prefix + name].shape != tensor.shape]
         if mismatched:
             raise ValueError(f'checkpoint does not fit {type(self).__name__} (arch {self.arch}, '
-                             f'{self.position_grid_arg} {self.pretrain_img_size}):\n  ' + '\n  '.join(mismatched))
+                             f'position grid {self.grid_size}):\n  ' + '\n  '.join(mismatched))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

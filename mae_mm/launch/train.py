@@ -1,0 +1,52 @@
+"""``tools/train.py``: trains any config of this project with mmengine's Runner.
+
+The parser lives here, not in the tool, so that the tool, ``gpu_check``'s demo rows and the tests
+drive the same command line without loading a script by path.
+"""
+import argparse
+import logging
+import os
+from typing import List, Optional
+
+from mmengine.config import DictAction
+from mmengine.logging import print_log
+from mmengine.runner import Runner
+
+from mae_mm.engine.preemption import TrainingPreempted
+from mae_mm.visualization.vis_backends import VIS_BACKENDS
+from .prepare import AMP_DTYPES, RunRequest, prepare_run
+
+
+def parse_args(argv: Optional[List[str]] = None) -> RunRequest:
+    """``tools/train.py``'s command line (``argv``; default ``sys.argv[1:]``) as a :class:`RunRequest`."""
+    parser = argparse.ArgumentParser(description='Train a mae_mm config')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go (default: work_dirs/<config name>)')
+    parser.add_argument('--resume', nargs='?', const='auto', default=None,
+                        help='resume from CKPT, or with no value from the latest whole checkpoint in the work dir')
+    parser.add_argument('--amp', choices=AMP_DTYPES,
+                        help='mixed precision whatever the config says, through mae_mm.AutocastOptimWrapper: '
+                             'bf16 autocast without a loss scaler, or fp16 autocast with a dynamic one '
+                             '(bf16 also runs on CPU)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='override config keys, e.g. model.encoder.mask_ratio=0.6')
+    parser.add_argument('--vis', choices=VIS_BACKENDS,
+                        help="visualiser backend besides mmengine's local one (scalars.json, PNGs): tensorboard "
+                             '(pip install -e .[tensorboard]) or wandb (pip install -e .[wandb]); default: the config\'s')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return RunRequest(config=args.config, mode='train', cfg_options=args.cfg_options, launcher=args.launcher,
+                      work_dir=args.work_dir, resume=args.resume, amp=args.amp, vis=args.vis)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Trains as ``argv`` says; returns the exit status: 0, or 75 when preempted (saved, resumable)."""
+    runner = Runner.from_cfg(prepare_run(parse_args(argv)))
+    try:
+        runner.train()
+    except TrainingPreempted as stop:  # saved (or nothing to save yet): resumable with --resume
+        print_log(str(stop), logger='current', level=logging.WARNING)
+        return stop.code
+    return 0

@@ -1,0 +1,63 @@
+"""Transfer suites (``configs/suites/*.py``): which transfer config each stage runs, on how many
+GPUs, which metrics it reports and which cited figures it is set against."""
+import os.path as osp
+from typing import Dict
+
+from ..errors import SuiteError
+
+STAGE_NAMES = ('pretrain', 'finetune', 'linprobe', 'coco', 'ade20k')
+STAGE_KEYS = {'config', 'gpus', 'metrics', 'select', 'train', 'lower_is_better'}
+
+
+def load_suite(path: str, root: str) -> Dict:
+    """The suite at ``path`` as plain data: ``{'stages': {name: {...}}, 'cited': {...}}``, stages in
+    :data:`STAGE_NAMES` order, each with ``config`` (relative to ``root``), ``gpus`` (default 1),
+    ``train`` (default True), ``metrics`` (results key -> tools/test.py key), ``select`` and
+    ``lower_is_better`` (default False). Every stage config must exist."""
+    from mmengine.config import Config  # mmengine.config imports neither torch nor a toolbox
+
+    if not osp.isfile(path):
+        raise SuiteError(f'suite not found: {path}')
+    raw = Config.fromfile(path, import_custom_modules=False).to_dict()
+    stages = raw.get('stages')
+    if not isinstance(stages, dict) or not stages:
+        raise SuiteError(f'{path}: no `stages` dict')
+    unknown = sorted(set(stages) - set(STAGE_NAMES))
+    if unknown:
+        raise SuiteError(f'{path}: unknown stages {unknown}; stages are {list(STAGE_NAMES)}')
+    out = {}
+    for name in (n for n in STAGE_NAMES if n in stages):
+        stage = dict(stages[name])
+        bad = sorted(set(stage) - STAGE_KEYS)
+        if bad:
+            raise SuiteError(f'{path}: stages.{name} has unknown keys {bad}; allowed: {sorted(STAGE_KEYS)}')
+        config = stage.get('config')
+        if not config:
+            raise SuiteError(f'{path}: stages.{name}.config is missing')
+        if not osp.isfile(osp.join(root, config)):
+            raise SuiteError(f'{path}: stages.{name}.config does not exist: {config}')
+        metrics = stage.get('metrics')
+        if not isinstance(metrics, dict) or not metrics:
+            raise SuiteError(f'{path}: stages.{name}.metrics must map result keys to tools/test.py keys')
+        select = stage.get('select', next(iter(metrics)))
+        if select not in metrics:
+            raise SuiteError(f'{path}: stages.{name}.select={select!r} is not one of its metrics {list(metrics)}')
+        gpus = stage.get('gpus', 1)
+        if not isinstance(gpus, int) or gpus < 1:
+            raise SuiteError(f'{path}: stages.{name}.gpus must be a positive integer, not {gpus!r}')
+        out[name] = dict(config=config, gpus=gpus, train=bool(stage.get('train', True)), metrics=dict(metrics),
+                         select=select, lower_is_better=bool(stage.get('lower_is_better', False)))
+    return dict(stages=out, cited=dict(raw.get('cited') or {}))
+
+
+def pick_stages(suite: Dict, only: str) -> Dict:
+    """The suite's stages restricted to ``only`` ('fine-tune,coco'; '' keeps all). 'fine-tune' and
+    'linear-probe' are accepted for 'finetune' and 'linprobe'."""
+    if not only:
+        return suite['stages']
+    aliases = {'fine-tune': 'finetune', 'linear-probe': 'linprobe'}
+    wanted = [aliases.get(s.strip(), s.strip()) for s in only.split(',') if s.strip()]
+    missing = [s for s in wanted if s not in suite['stages']]
+    if missing:
+        raise SuiteError(f'--only {only}: {missing} not in this suite (it has {list(suite["stages"])})')
+    return {name: stage for name, stage in suite['stages'].items() if name in wanted}

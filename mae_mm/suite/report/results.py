@@ -1,0 +1,84 @@
+"""A suite run's results, ``results.json``, from its manifest; the one schema every stage reports in::
+
+    {"checkpoint": {"path", "sha256", "kind", "converted"},   # converted: our copy of an official/mmpretrain file
+     "suite": "configs/suites/demo.py",
+     "<stage>": {"<key>": value, ...}, ...}                   # stages: pretrain finetune linprobe coco ade20k
+
+Each stage maps its suite ``metrics`` keys to the values as the metric reports them (top-1 and mIoU
+in percent, COCO AP as mmdet's fraction). With a sweep or seeds a stage also holds ``points``
+(``[{"overrides", "seed", "metrics"}]``) and ``chosen``: the overrides whose mean ``select`` metric
+over seeds is best, with ``mean``, ``std`` (sample standard deviation; 0 for one seed) and ``n``;
+the stage's values are then that point's means. ``pretrain`` is there only for one of our
+pretraining checkpoints (an official or mmpretrain encoder has no reconstruction loss of ours).
+"""
+import json
+import math
+import os.path as osp
+from typing import Dict, Iterator, List, Optional, Tuple
+
+TABLE_SCALE = {'coco': 100.0}  # the tables show percent; mmdet reports COCO AP as a fraction
+LABELS = {'pretrain': 'pretrain', 'finetune': 'fine-tune', 'linprobe': 'linear probe', 'coco': 'COCO',
+          'ade20k': 'ADE20K'}
+POINT_KEYS = ('points', 'chosen')
+RESULTS = 'results.json'
+
+
+def _mean_std(values: List[float]):
+    n = len(values)
+    mean = sum(values) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
+    return mean, std
+
+
+def stage_results(stage: Dict, points: List[Dict]) -> Dict:
+    """One stage's entry of results.json from its done points (see the module docstring)."""
+    keys = list(stage['metrics'])
+    if len(points) == 1 and not points[0]['overrides'] and points[0]['seed'] is None:
+        return {k: points[0]['metrics'][k] for k in keys}
+    groups: Dict[str, List[Dict]] = {}
+    for point in points:
+        groups.setdefault(json.dumps(point['overrides'], sort_keys=True), []).append(point)
+    summaries = []
+    for group in groups.values():
+        stats = {k: _mean_std([p['metrics'][k] for p in group]) for k in keys}
+        summaries.append(dict(overrides=group[0]['overrides'], mean={k: s[0] for k, s in stats.items()},
+                              std={k: s[1] for k, s in stats.items()}, n=len(group)))
+    sign = 1 if stage.get('lower_is_better') else -1
+    chosen = min(summaries, key=lambda s: sign * s['mean'][stage['select']])
+    out = dict(chosen['mean'])
+    out['points'] = [dict(overrides=p['overrides'], seed=p['seed'], metrics=p['metrics']) for p in points]
+    out['chosen'] = chosen
+    return out
+
+
+def collect(manifest: Dict) -> Dict:
+    """results.json's content from a manifest whose points are all done or skipped."""
+    results = dict(checkpoint={k: manifest['checkpoint'].get(k) for k in ('path', 'sha256', 'kind', 'converted')},
+                   suite=manifest['suite']['path'])
+    for name, record in manifest['stages'].items():
+        done = [p for p in record['points'] if p['status'] == 'done']
+        if done:
+            results[name] = stage_results(record['stage'], done)
+    return results
+
+
+def rows(manifest: Dict, results: Dict) -> Iterator[Tuple[str, float, Optional[float], Optional[float]]]:
+    """(label, ours in table units, std or None, cited or None) per reported metric."""
+    cited = manifest['suite'].get('cited', {})
+    for name, record in manifest['stages'].items():
+        if name not in results:
+            continue
+        scale = TABLE_SCALE.get(name, 1.0)
+        unit = ' (%)' if name != 'pretrain' else ' (val, masked)'
+        for key in record['stage']['metrics']:
+            std = results[name].get('chosen', {}).get('std', {}).get(key)
+            yield (f'{LABELS[name]} {key}{unit}', results[name][key] * scale,
+                   None if std is None else std * scale, cited.get(name, {}).get(key))
+
+
+def read_results(work_dir: str) -> Dict:
+    path = osp.join(work_dir, RESULTS)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path} does not exist: has that suite run finished? (tools/transfer.py --status {work_dir})')
+    with open(path) as f:
+        return json.load(f)

@@ -1,0 +1,45 @@
+"""The markdown tables: a run's ``results.md`` (ours against the cited figures) and ``--compare``
+(two runs side by side), in table units (percent)."""
+from typing import Dict
+
+from .results import LABELS, POINT_KEYS, TABLE_SCALE, rows
+
+
+def _fmt(value) -> str:
+    return '-' if value is None else f'{value:.4g}'
+
+
+def table(manifest: Dict, results: Dict) -> str:
+    """results.md: ours (± the chosen point's std over seeds), the cited figure and the difference."""
+    cited = manifest['suite'].get('cited', {})
+    ckpt = results['checkpoint']
+    lines = [f'Checkpoint: `{ckpt["path"]}` ({ckpt["kind"]}, sha256 {str(ckpt["sha256"])[:12]}); '
+             f'suite `{results["suite"]}`.', '',
+             f'| metric | ours | {cited.get("label", "cited")} | ours - cited |', '| --- | --- | --- | --- |']
+    for label, ours, std, ref in rows(manifest, results):
+        shown = _fmt(ours) + (f' ± {std:.2g}' if std is not None else '')
+        lines.append(f'| {label} | {shown} | {_fmt(ref)} | {_fmt(None if ref is None else ours - ref)} |')
+    if cited.get('source'):
+        lines += ['', f'Cited: {cited["source"]}.']
+    chosen = [(n, r['chosen']) for n, r in results.items() if isinstance(r, dict) and 'chosen' in r]
+    for name, pick in chosen:
+        lines.append(f'{LABELS[name]}: best of the sweep {pick["overrides"] or "(no overrides)"}, '
+                     f'mean over {pick["n"]} seed(s).')
+    return '\n'.join(lines) + '\n'
+
+
+def compare(results_a: Dict, results_b: Dict, name_a: str, name_b: str) -> str:
+    """A side-by-side markdown table of two results.json (table units), with B - A."""
+    lines = [f'| metric | {name_a} | {name_b} | {name_b} - {name_a} |', '| --- | --- | --- | --- |']
+    stages = [s for s in LABELS if s in results_a or s in results_b]
+    for stage in stages:
+        a, b = results_a.get(stage, {}), results_b.get(stage, {})
+        scale = TABLE_SCALE.get(stage, 1.0)
+        for key in [k for k in {**a, **b} if k not in POINT_KEYS]:
+            va = a.get(key) * scale if key in a else None
+            vb = b.get(key) * scale if key in b else None
+            diff = vb - va if va is not None and vb is not None else None
+            lines.append(f'| {LABELS[stage]} {key} | {_fmt(va)} | {_fmt(vb)} | {_fmt(diff)} |')
+    lines += ['', f'{name_a}: `{results_a["checkpoint"]["path"]}` (sha256 {results_a["checkpoint"]["sha256"][:12]})',
+              f'{name_b}: `{results_b["checkpoint"]["path"]}` (sha256 {results_b["checkpoint"]["sha256"][:12]})']
+    return '\n'.join(lines) + '\n'
