@@ -40,8 +40,8 @@ def derived_config(tmp_path, name: str, body: str, base: str = DEMO_PRETRAIN, ex
 def run(*args, timeout=900, check=True, threads=None, env=None):
     """Runs ``python *args`` (or a launcher script when args[0] ends in .sh) from the repository
     root with the fault-injection helpers importable; returns the CompletedProcess."""
-    env = dict(os.environ, PYTHONPATH=f'{ROOT}{os.pathsep}{HELPERS}', PYTHONUNBUFFERED='1',
-               PYTHON=sys.executable, **(env or {}))
+    env = {**os.environ, 'PYTHONPATH': f'{ROOT}{os.pathsep}{HELPERS}', 'PYTHONUNBUFFERED': '1',
+           'PYTHON': sys.executable, **(env or {})}
     if threads is not None:
         env['OMP_NUM_THREADS'] = str(threads)
     cmd = ['bash', *args] if args[0].endswith('.sh') else [sys.executable, *args]

@@ -1,11 +1,9 @@
 """What one ``tools/transfer.py CHECKPOINT --suite SUITE ...`` command asks for, as plain values."""
 import os.path as osp
-from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import NamedTuple, Optional, Sequence
 
 
-@dataclass(frozen=True)
-class RunRequest:
+class RunRequest(NamedTuple):
     """A suite run to start or continue (the command line's options; see ``tools/transfer.py``).
 
     Args:

@@ -1,8 +1,7 @@
 """One command's plan: the manifest it continues or starts, the points it runs, and the folders
 ``--replace`` discards first. Every refusal is raised here, before anything changes on disk."""
 import time
-from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Dict, List, NamedTuple, Optional
 
 from ..errors import RunRefused
 from ..request import RunRequest
@@ -14,8 +13,7 @@ from .points import parse_sweeps
 from .suite import load_suite, pick_stages
 
 
-@dataclass
-class Plan:
+class Plan(NamedTuple):
     """What one ``tools/transfer.py`` command does.
 
     Attributes:

@@ -93,7 +93,7 @@ def checkpoint_kind(path: str) -> str:
     """Reads ``path`` (torch's weights_only load; imports torch and mae_mm) and names its kind."""
     if not osp.isfile(path):
         raise NotAPretrainingCheckpoint(f'{path} does not exist')
-    from mae_mm.checkpoint_io import CheckpointReadError, read_checkpoint
+    from mae_mm.checkpoint.file_io import CheckpointReadError, read_checkpoint
     from mae_mm.runtime import setup_runtime
     setup_runtime()  # the weights_only allowlist for mmengine's own checkpoints
     try:

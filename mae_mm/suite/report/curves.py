@@ -18,8 +18,7 @@ import glob
 import json
 import math
 import os.path as osp
-from dataclasses import dataclass
-from typing import Dict, List
+from typing import Dict, List, NamedTuple
 
 
 def read_run(work_dir: str) -> Dict[str, Dict[int, float]]:
@@ -54,8 +53,7 @@ def run_labels(work_dirs: List[str]) -> List[str]:
     return [osp.relpath(d, common) if d != common else osp.basename(d) for d in dirs]
 
 
-@dataclass
-class Drawn:
+class Drawn(NamedTuple):
     """What :func:`draw` drew: ``keys`` of the ``runs`` (labels); ``missing``, the asked-for keys in
     none of the runs; ``available``, every key the runs have."""
 
