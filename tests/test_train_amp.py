@@ -5,7 +5,7 @@ from mmengine.config import Config
 from mmengine.optim import AmpOptimWrapper, build_optim_wrapper
 from mmengine.registry import init_default_scope
 
-from mae_mm.engine import AutocastOptimWrapper, LeanOptimWrapper
+from mae_mm.engine import AutocastOptimWrapper, SkipNonFiniteOptimWrapper
 from mae_mm.launch.prepare import apply_command_line
 from mae_mm.launch.train import parse_args
 from reliability_utils import DEMO_PRETRAIN
@@ -26,7 +26,7 @@ def built_optim_wrapper(tmp_path, *argv, options=None):
 def test_without_amp_the_builder_gives_fp32_on_a_cpu_machine(tmp_path):
     assert not torch.cuda.is_available()
     _, wrapper = built_optim_wrapper(tmp_path)
-    assert type(wrapper) is LeanOptimWrapper
+    assert type(wrapper) is SkipNonFiniteOptimWrapper
 
 
 @pytest.mark.parametrize('amp, dtype, scaled', [('bf16', torch.bfloat16, False), ('fp16', torch.float16, True)])
