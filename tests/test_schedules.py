@@ -140,6 +140,7 @@ def test_no_checkpoint_at_all_is_refused():
     assert any('no checkpoint would be written' in p for p in problems)
 
 
+@pytest.mark.slow
 def test_train_tool_refuses_a_too_short_run_before_building_anything(tmp_path):
     proc = run('tools/train.py', DEMO_PRETRAIN, '--work-dir', str(tmp_path), '--cfg-options',
                'train_cfg.max_epochs=2', check=False)
@@ -179,6 +180,7 @@ def short_pretrain(demo_data, tmp_path_factory):
     return work_dir
 
 
+@pytest.mark.slow
 def test_shorter_pretraining_has_the_whole_cosine_over_its_length(short_pretrain):
     lr = logged_lr(short_pretrain)
     total = max(lr) + 1
@@ -197,6 +199,7 @@ def test_shorter_pretraining_has_the_whole_cosine_over_its_length(short_pretrain
     assert open(osp.join(short_pretrain, 'last_checkpoint')).read().strip().endswith('epoch_6.pth')
 
 
+@pytest.mark.slow
 def test_resuming_with_another_length_is_refused_naming_the_cause(short_pretrain, tmp_path):
     proc = run('tools/train.py', DEMO_PRETRAIN, '--work-dir', str(tmp_path), '--resume',
                osp.join(short_pretrain, 'epoch_5.pth'), '--cfg-options', 'train_cfg.max_epochs=8', check=False)
@@ -207,6 +210,7 @@ def test_resuming_with_another_length_is_refused_naming_the_cause(short_pretrain
     assert not any(n.startswith('epoch_') for n in os.listdir(tmp_path))
 
 
+@pytest.mark.slow
 def test_shorter_finetune_has_the_whole_cosine_and_validates(demo_pretrain, tmp_path):
     work_dir = str(tmp_path / 'ft')
     run_tool('tools/train.py', DEMO_FINETUNE, '--work-dir', work_dir, '--cfg-options', 'train_cfg.max_epochs=5',
@@ -224,6 +228,7 @@ def test_shorter_finetune_has_the_whole_cosine_and_validates(demo_pretrain, tmp_
     assert any('accuracy/top1' in r for r in read_scalars(work_dir)), 'validated at the (shortened) end'
 
 
+@pytest.mark.slow
 def test_shorter_ade20k_has_the_whole_poly_and_its_checkpoint_evaluates(demo_pretrain, tmp_path):
     work_dir = str(tmp_path / 'ade')
     total, warmup = 40, 20
