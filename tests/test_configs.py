@@ -135,7 +135,8 @@ def test_vit_sizes_are_read_from_the_model_presets(monkeypatch):
     for key, size in sizes.items():
         preset = VIT_ARCHS[size.arch]
         assert key == f'{size.arch}_p{size.patch_size}'
-        assert size == dict(arch=size.arch, patch_size=size.patch_size, embed_dim=preset['embed_dim']), key
+        assert size == dict(arch=size.arch, patch_size=size.patch_size, embed_dim=preset['embed_dim'],
+                            mae_checkpoint=size.mae_checkpoint), key
         assert size.patch_size == (8 if key == 'tiny_p8' else preset['patch_size']), key
     monkeypatch.setitem(VIT_ARCHS, 'large', dict(VIT_ARCHS['large'], embed_dim=1088))  # one edit in arch.py
     assert Config.fromfile(sizes_file).vit_sizes.large_p16.embed_dim == 1088
@@ -158,11 +159,20 @@ def test_every_stage_takes_its_size_and_widths_from_vit_sizes(path):
         assert max(backbone.out_indices) == VIT_ARCHS[vit.arch]['depth'] - 1
 
 
+def test_every_transfer_config_starts_from_its_sizes_one_default_checkpoint():
+    for path in SIZED:
+        cfg = Config.fromfile(path)
+        init = (cfg.model.get('backbone') or {}).get('init_cfg') or {}
+        if 'checkpoint' in init:  # the transfer stages; pretraining has none
+            assert init.checkpoint == cfg.vit.mae_checkpoint, config_id(path)
+            assert init.checkpoint.endswith('epoch_40.pth' if cfg.vit.arch == 'tiny' else 'epoch_1600.pth')
+
+
 def test_changing_a_size_in_vit_sizes_changes_every_stage(tmp_path):
     """Rewrite the large entry as a ViT-H/14 in a copy of configs/: every ViT-L config follows."""
     shutil.copytree(osp.join(ROOT, 'configs'), tmp_path / 'configs')
     sizes_file = tmp_path / 'configs' / '_base_' / 'models' / 'vit_sizes.py'
-    text, n = re.subn(r"large_p16=_size\('large'\)", "large_p16=_size('huge')", sizes_file.read_text())
+    text, n = re.subn(r"large_p16=_size\('large'", "large_p16=_size('huge'", sizes_file.read_text())
     assert n == 1
     sizes_file.write_text(text)
     stages = set()

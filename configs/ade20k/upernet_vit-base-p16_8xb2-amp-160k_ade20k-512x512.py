@@ -37,7 +37,7 @@ model = dict(
         # the pretraining run's last checkpoint (tools/train.py's default work dir); its
         # encoder.* keys are this backbone's parameter names
         init_cfg=dict(type='Pretrained', prefix='encoder.',
-                      checkpoint='work_dirs/mae_vit-base-p16_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth')),
+                      checkpoint=vit.mae_checkpoint)),
     # mmseg's Feature2Pyramid plus a norm after the 2x transposed convolution (norm_2x=False: mmseg's
     # / BEiT's neck exactly); SyncBN, which mmengine reverts to BN under a non-distributed runner
     neck=dict(type='mae_mm.NormedFeature2Pyramid', embed_dim=vit.embed_dim, rescales=[4, 2, 1, 0.5],

@@ -10,7 +10,7 @@ model = dict(
         patch_size=16,
         out_indices=(7, 15, 23, 31),
         drop_path_rate=0.3,
-        init_cfg=dict(checkpoint='work_dirs/mae_vit-huge-p14_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth')),
+        init_cfg=dict(checkpoint=vit.mae_checkpoint)),
     neck=dict(embed_dim=vit.embed_dim),
     decode_head=dict(in_channels=[vit.embed_dim] * 4, channels=1024),
     auxiliary_head=dict(in_channels=vit.embed_dim))

@@ -8,7 +8,7 @@ model = dict(
         arch=vit.arch,
         out_indices=(7, 11, 15, 23),
         drop_path_rate=0.2,
-        init_cfg=dict(checkpoint='work_dirs/mae_vit-large-p16_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth')),
+        init_cfg=dict(checkpoint=vit.mae_checkpoint)),
     neck=dict(embed_dim=vit.embed_dim),
     decode_head=dict(in_channels=[vit.embed_dim] * 4, channels=1024),
     auxiliary_head=dict(in_channels=vit.embed_dim))

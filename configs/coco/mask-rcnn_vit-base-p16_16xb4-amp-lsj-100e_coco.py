@@ -33,7 +33,7 @@ model = dict(
         # the pretraining run's last checkpoint (tools/train.py's default work dir); its
         # encoder.* keys are this backbone's parameter names
         init_cfg=dict(type='Pretrained', prefix='encoder.',
-                      checkpoint='work_dirs/mae_vit-base-p16_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth')),
+                      checkpoint=vit.mae_checkpoint)),
     neck=dict(
         _delete_=True,
         type='mae_mm.SimpleFeaturePyramid',

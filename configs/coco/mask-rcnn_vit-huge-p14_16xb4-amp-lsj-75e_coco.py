@@ -8,7 +8,7 @@ vit = _base_.vit_sizes.huge_p14
 model = dict(
     backbone=dict(
         arch=vit.arch, patch_size=16, global_blocks=(7, 15, 23, 31), drop_path_rate=0.5,
-        init_cfg=dict(checkpoint='work_dirs/mae_vit-huge-p14_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth')),
+        init_cfg=dict(checkpoint=vit.mae_checkpoint)),
     neck=dict(in_channels=vit.embed_dim))
 # Weight decay on everything, norms and pos_embed included: detectron2's mask_rcnn_vitdet_h_75ep.py
 # (cited) sets optimizer.params.overrides = {} and weight_decay_norm = None, dropping the B/L

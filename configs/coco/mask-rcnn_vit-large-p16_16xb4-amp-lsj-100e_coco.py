@@ -6,6 +6,6 @@ vit = _base_.vit_sizes.large_p16
 model = dict(
     backbone=dict(
         arch=vit.arch, global_blocks=(5, 11, 17, 23), drop_path_rate=0.4,
-        init_cfg=dict(checkpoint='work_dirs/mae_vit-large-p16_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth')),
+        init_cfg=dict(checkpoint=vit.mae_checkpoint)),
     neck=dict(in_channels=vit.embed_dim))
 optim_wrapper = dict(paramwise_cfg=dict(layer_decay_rate=0.8))

@@ -20,7 +20,7 @@ model = dict(
     backbone=dict(
         arch=vit.arch, patch_size=vit.patch_size, img_size=image_size, pretrain_img_size=64, window_size=8,
         global_blocks=(2, 5),
-        init_cfg=dict(checkpoint='work_dirs/demo/pretrain/epoch_40.pth')),
+        init_cfg=dict(checkpoint=vit.mae_checkpoint)),
     neck=dict(in_channels=vit.embed_dim, out_channels=width, scale_factors=(2.0, 1.0, 0.5, 0.25), norm_cfg=None),
     rpn_head=dict(in_channels=width, feat_channels=width),
     roi_head=dict(

@@ -13,7 +13,7 @@ vit = _base_.vit_sizes.tiny_p8
 model = dict(
     data_preprocessor=dict(size=crop_size),
     backbone=dict(arch=vit.arch, img_size=crop_size, patch_size=vit.patch_size, out_indices=(1, 2, 3, 5),
-                  init_cfg=dict(checkpoint='work_dirs/demo/pretrain/epoch_40.pth')),
+                  init_cfg=dict(checkpoint=vit.mae_checkpoint)),
     neck=dict(embed_dim=vit.embed_dim),
     decode_head=dict(in_channels=[vit.embed_dim] * 4, channels=32, num_classes=4),
     auxiliary_head=dict(in_channels=vit.embed_dim, channels=16, num_classes=4),

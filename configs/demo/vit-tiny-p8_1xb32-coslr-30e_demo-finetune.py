@@ -7,7 +7,7 @@ vit = _base_.vit_sizes.tiny_p8
 model = dict(
     data_preprocessor=dict(num_classes=5),
     backbone=dict(arch=vit.arch, img_size=64, patch_size=vit.patch_size,
-                  init_cfg=dict(checkpoint='work_dirs/demo/pretrain/epoch_40.pth')),
+                  init_cfg=dict(checkpoint=vit.mae_checkpoint)),
     head=dict(num_classes=5, in_channels=vit.embed_dim))
 
 # data: data/demo/imagenet/{train,val}/<class>/*.JPEG (python tools/make_demo_data.py)

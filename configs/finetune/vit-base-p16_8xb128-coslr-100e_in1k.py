@@ -19,7 +19,7 @@ model = dict(
         type='mae_mm.ViTClsBackbone', arch=vit.arch, img_size=224, drop_path_rate=0.1,
         out_type='avg_featmap',
         init_cfg=dict(type='Pretrained', prefix='encoder.',
-                      checkpoint='work_dirs/mae_vit-base-p16_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth')),
+                      checkpoint=vit.mae_checkpoint)),
     neck=None,
     head=dict(
         type='LinearClsHead', num_classes=1000, in_channels=vit.embed_dim,

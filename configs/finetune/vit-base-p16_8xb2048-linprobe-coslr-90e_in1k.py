@@ -27,7 +27,7 @@ model = dict(
     backbone=dict(
         type='mae_mm.ViTClsBackbone', arch=vit.arch, img_size=224, out_type='cls_token', frozen=True,
         init_cfg=dict(type='Pretrained', prefix='encoder.',
-                      checkpoint='work_dirs/mae_vit-base-p16_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth')),
+                      checkpoint=vit.mae_checkpoint)),
     neck=dict(type='ClsBatchNormNeck', input_features=vit.embed_dim, affine=False, eps=1e-6),
     head=dict(
         type='LinearClsHead', num_classes=1000, in_channels=vit.embed_dim, loss=dict(type='CrossEntropyLoss'),

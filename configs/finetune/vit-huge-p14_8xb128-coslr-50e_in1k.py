@@ -4,5 +4,5 @@ _base_ = './vit-large-p16_8xb128-coslr-50e_in1k.py'
 vit = _base_.vit_sizes.huge_p14
 model = dict(
     backbone=dict(arch=vit.arch, drop_path_rate=0.3, init_cfg=dict(
-        checkpoint='work_dirs/mae_vit-huge-p14_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth')),
+        checkpoint=vit.mae_checkpoint)),
     head=dict(in_channels=vit.embed_dim))

@@ -4,6 +4,6 @@ _base_ = './vit-large-p16_8xb2048-linprobe-coslr-90e_in1k.py'
 vit = _base_.vit_sizes.huge_p14
 model = dict(
     backbone=dict(arch=vit.arch, init_cfg=dict(
-        checkpoint='work_dirs/mae_vit-huge-p14_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth')),
+        checkpoint=vit.mae_checkpoint)),
     neck=dict(input_features=vit.embed_dim),
     head=dict(in_channels=vit.embed_dim))

@@ -4,7 +4,7 @@ _base_ = './vit-base-p16_8xb128-coslr-100e_in1k.py'
 vit = _base_.vit_sizes.large_p16
 model = dict(
     backbone=dict(arch=vit.arch, drop_path_rate=0.2, init_cfg=dict(
-        checkpoint='work_dirs/mae_vit-large-p16_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth')),
+        checkpoint=vit.mae_checkpoint)),
     head=dict(in_channels=vit.embed_dim))
 blr = 1e-3
 optim_wrapper = dict(optimizer=dict(lr=blr), paramwise_cfg=dict(layer_decay_rate=0.75))

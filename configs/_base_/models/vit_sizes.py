@@ -9,14 +9,18 @@
 _archs = __import__('mae_mm.models.vit.arch', fromlist=['VIT_ARCHS']).VIT_ARCHS
 
 
-def _size(arch, patch_size=None):
-    return dict(arch=arch, patch_size=patch_size or _archs[arch]['patch_size'], embed_dim=_archs[arch]['embed_dim'])
+def _size(arch, mae_checkpoint, patch_size=None):
+    return dict(arch=arch, patch_size=patch_size or _archs[arch]['patch_size'], embed_dim=_archs[arch]['embed_dim'],
+                mae_checkpoint=mae_checkpoint)
 
 
+# mae_checkpoint: the one place naming the pretraining checkpoint a transfer config of that size
+# starts from by default (the 1600-epoch run's last; override with
+# --cfg-options model.backbone.init_cfg.checkpoint=PATH, as tools/transfer.py does)
 vit_sizes = dict(
-    tiny_p8=_size('tiny', patch_size=8),  # the CPU demo
-    base_p16=_size('base'),
-    large_p16=_size('large'),
-    huge_p14=_size('huge'),
+    tiny_p8=_size('tiny', 'work_dirs/demo/pretrain/epoch_40.pth', patch_size=8),  # the CPU demo
+    base_p16=_size('base', 'work_dirs/mae_vit-base-p16_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth'),
+    large_p16=_size('large', 'work_dirs/mae_vit-large-p16_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth'),
+    huge_p14=_size('huge', 'work_dirs/mae_vit-huge-p14_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth'),
 )
 del _archs, _size  # not config keys
