@@ -2,16 +2,9 @@
 
     python tools/benchmark_levers.py [--arch base] [--batch 8] [--repeats 5] [--device cpu|cuda]
 
-Each line times one lever off and on, on the same model, weights and inputs (median of
-``--repeats`` runs after a warm-up, device synchronised, off and on taking turns):
-
-- masking: the one-argsort + scatter inverse (ours) against the two-argsort version;
-- attention: fused SDPA against the explicit softmax(q k^T) v, forward + backward;
-- adamw: the optimizer step in its per-parameter loop, foreach and fused forms;
-- checkpointing: forward + backward time and the activation memory autograd keeps;
-- grad scaler (CUDA only): mmengine's AmpOptimWrapper (GradScaler under bf16) against our
-  AutocastOptimWrapper (none), whole train step.
-torch.compile is timed by tools/benchmark.py --compile.
+Each line times one lever off and on, on the same model, weights and inputs: masking,
+attention, adamw, checkpointing, grad scaler (CUDA only); what each compares and how it is timed
+is in mae_mm/benchmark/levers.py. torch.compile is timed by tools/benchmark.py --compile.
 The code: mae_mm/benchmark/levers.py.
 """
 import argparse

@@ -20,12 +20,16 @@ from mae_mm.registry import HOOKS
 SPAN_KEYS = ('begin', 'end', 'T_max', 'total_iters', 'milestones')
 
 
-def _schedulers(param_schedulers) -> List[Tuple[str, object]]:
-    """(label, scheduler) for mmengine's list, or dict of lists (one per optimizer)."""
+def labelled_schedulers(param_schedulers) -> List[Tuple[str, object]]:
+    """(config key, scheduler) of each scheduler, config or built, in mmengine's forms: one
+    scheduler config, a list, or a dict of lists (one per optimizer)."""
     if not param_schedulers:
         return []
+    if isinstance(param_schedulers, dict) and 'type' not in param_schedulers:
+        return [(f'param_scheduler.{name}[{i}]', s) for name, group in param_schedulers.items()
+                for i, s in enumerate(group or [])]
     if isinstance(param_schedulers, dict):
-        return [(f'{name}[{i}]', s) for name, group in param_schedulers.items() for i, s in enumerate(group)]
+        param_schedulers = [param_schedulers]
     return [(f'param_scheduler[{i}]', s) for i, s in enumerate(param_schedulers)]
 
 
@@ -48,10 +52,11 @@ class ScheduleResumeCheckHook(Hook):
         self._built: List[Tuple[str, str, Dict]] = []
 
     def before_run(self, runner) -> None:
-        self._built = [(label, type(s).__name__, _span(s)) for label, s in _schedulers(runner.param_schedulers)]
+        self._built = [(label, type(s).__name__, _span(s))
+                       for label, s in labelled_schedulers(runner.param_schedulers)]
 
     def before_train(self, runner) -> None:
-        resumed = dict(_schedulers(runner.param_schedulers))
+        resumed = dict(labelled_schedulers(runner.param_schedulers))
         problems = []
         for label, kind, built in self._built:
             now = _span(resumed[label]) if label in resumed else {}

@@ -16,6 +16,8 @@ epochs at every length). What cannot follow the length is refused here, naming t
 """
 from typing import List, Optional, Tuple
 
+from mae_mm.engine.schedule_resume_check_hook import labelled_schedulers
+
 
 def _length(train_cfg) -> Optional[Tuple[bool, int, str]]:
     """(by_epoch, length, key) of the train loop, or None for a loop without a known length."""
@@ -27,12 +29,8 @@ def _length(train_cfg) -> Optional[Tuple[bool, int, str]]:
 
 
 def _schedulers(param_scheduler) -> List[Tuple[str, dict]]:
-    if isinstance(param_scheduler, dict) and 'type' not in param_scheduler:  # one list per optimizer
-        return [(f'param_scheduler.{name}[{i}]', s) for name, group in param_scheduler.items()
-                for i, s in enumerate(group or [])]
-    if isinstance(param_scheduler, dict):
-        param_scheduler = [param_scheduler]
-    return [(f'param_scheduler[{i}]', s) for i, s in enumerate(param_scheduler or []) if isinstance(s, dict)]
+    """(config key, scheduler config) of the scheduler configs in ``param_scheduler``."""
+    return [(label, s) for label, s in labelled_schedulers(param_scheduler) if isinstance(s, dict)]
 
 
 def schedule_problems(cfg, file_cfg=None) -> List[str]:
