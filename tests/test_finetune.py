@@ -1,6 +1,7 @@
 """Fine-tuning and linear probing: checkpoint hand-off, layer decay, augment targets, the demo."""
 import glob
 import json
+import math
 import os.path as osp
 
 import pytest
@@ -14,7 +15,8 @@ from mae_mm.models import MaskedAutoencoder
 from mae_mm.models.cls import ViTClsBackbone
 from mae_mm.registry import MODELS
 
-from conftest import ROOT, run_tool
+from conftest import ROOT, read_scalars, run_tool
+from helpers.lr_checks import EVERY_ITERATION, check_points, check_warmup, logged_lr
 
 FINETUNE_B = osp.join(ROOT, 'configs/finetune/vit-base-p16_8xb128-coslr-100e_in1k.py')
 LINPROBE_B = osp.join(ROOT, 'configs/finetune/vit-base-p16_8xb2048-linprobe-coslr-90e_in1k.py')
@@ -171,15 +173,35 @@ def test_mixup_and_cutmix_targets_sum_to_one():
         assert (targets > 0).sum() > 8, 'some targets are mixed'
 
 
-def test_demo_finetune_beats_chance_through_train_and_test(demo_pretrain, tmp_path):
+FINETUNE_EPOCHS, FINETUNE_WARMUP_EPOCHS = 10, 3  # of the demo's 30; its warm-up is 3 epochs at any length
+
+
+def test_shorter_demo_finetune_has_the_whole_cosine_and_beats_chance(demo_pretrain, tmp_path):
+    """The demo fine-tuning through tools/train.py with only max_epochs changed (30 -> 10), then
+    tools/test.py: the logged lr is the recipe's warm-up + cosine over 10 epochs (closed form), the run
+    validated at its shortened end, and the checkpoint classifies the five classes well above chance.
+    Measured (seed 0): top-1 41 after these 10 epochs (60 after the full 30; chance 20)."""
     ckpt = osp.join(demo_pretrain, 'epoch_40.pth')
     work = str(tmp_path / 'ft')
-    run_tool('tools/train.py', DEMO_FINETUNE, '--work-dir', work,
-             '--cfg-options', f'model.backbone.init_cfg.checkpoint={ckpt}')
+    run_tool('tools/train.py', DEMO_FINETUNE, '--work-dir', work, '--cfg-options',
+             f'model.backbone.init_cfg.checkpoint={ckpt}', f'train_cfg.max_epochs={FINETUNE_EPOCHS}', EVERY_ITERATION)
+    lr = logged_lr(work)
+    total = max(lr) + 1
+    assert total % FINETUNE_EPOCHS == 0
+    warmup = FINETUNE_WARMUP_EPOCHS * total // FINETUNE_EPOCHS
+    peak = check_warmup(lr, warmup, start_factor=1e-3)
+    floor = 1e-6  # eta_min
+
+    def cosine(step):
+        return floor + (peak - floor) * (1 + math.cos(math.pi * (step - warmup) / (total - warmup))) / 2
+    check_points(lr, cosine, [warmup, (warmup + total) // 2, total - 1])
+    assert any('accuracy/top1' in r for r in read_scalars(work)), 'validated at the (shortened) end'
+
     out = tmp_path / 'metrics.json'
-    run_tool('tools/test.py', DEMO_FINETUNE, osp.join(work, 'epoch_30.pth'), '--work-dir', work, '--out', str(out))
+    run_tool('tools/test.py', DEMO_FINETUNE, osp.join(work, f'epoch_{FINETUNE_EPOCHS}.pth'), '--work-dir', work,
+             '--out', str(out))
     top1 = json.load(open(out))['accuracy/top1']
-    assert top1 >= 45.0, f'top-1 {top1} is not clearly above chance (20%)'
+    assert top1 >= 30.0, f'top-1 {top1} is not clearly above chance (20%)'
 
 
 def test_demo_linprobe_trains_only_the_head_and_beats_chance(demo_pretrain, tmp_path):

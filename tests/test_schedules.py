@@ -3,8 +3,9 @@ same schedule over the new length, or is refused before the run starts, naming t
 
 The end-to-end tests train the demo configs through tools/train.py with only the length changed
 (and the logger writing every iteration, which changes nothing in the schedule), then compare the
-logged lr with the closed form at the end of the warmup, at the middle and at the last iteration.
-Logged at step k (1-based) is the lr iteration k trained with, i.e. the schedule at 0-based step k - 1.
+logged lr with the closed form at the end of the warmup, at the middle and at the last iteration
+(tests/helpers/lr_checks.py). The fine-tuning and COCO demos' are their learning tests' training runs
+(tests/test_finetune.py, tests/test_coco_demo.py).
 The warmups keep their absolute length (the paper's schedule-length study, Fig. 7, keeps 40 warmup
 epochs at every length): a warmup scaled with the length fails these checks.
 """
@@ -18,21 +19,20 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 
-from conftest import ROOT, read_scalars, run_tool, scalars_by_step
+from conftest import ROOT, read_scalars, run_tool
+from helpers.lr_checks import EVERY_ITERATION, check_points, check_warmup, logged_lr
 from mae_mm.engine.step_schedule import FractionalMultiStepLR, milestones_at
 from mae_mm.launch.schedule_checks import schedule_problems
 from reliability_utils import run
 
 DEMO = osp.join(ROOT, 'configs', 'demo')
 DEMO_PRETRAIN = osp.join(DEMO, 'mae_vit-tiny-p8_1xb32-coslr-40e_demo-pretrain.py')
-DEMO_FINETUNE = osp.join(DEMO, 'vit-tiny-p8_1xb32-coslr-30e_demo-finetune.py')
 DEMO_ADE20K = osp.join(DEMO, 'upernet_vit-tiny-p8_1xb8-200it_demo-ade20k-64x64.py')
 COCO_B = osp.join(ROOT, 'configs', 'coco', 'mask-rcnn_vit-base-p16_16xb4-amp-lsj-100e_coco.py')
 COCO_H = osp.join(ROOT, 'configs', 'coco', 'mask-rcnn_vit-huge-p14_16xb4-amp-lsj-75e_coco.py')
 TRAINING_CONFIGS = sorted(
     osp.join(dp, f) for dp, _, fs in os.walk(osp.join(ROOT, 'configs'))
     for f in fs if f.endswith('.py') and '_base_' not in dp and 'suites' not in dp)
-EVERY_ITERATION = 'default_hooks.logger.interval=1'
 
 
 # --- the step schedule in fractions ------------------------------------------------------------------------------
@@ -152,25 +152,6 @@ def test_train_tool_refuses_a_too_short_run_before_building_anything(tmp_path):
 
 # --- end to end: the logged lr against the closed form -------------------------------------------------------------
 
-def logged_lr(work_dir):
-    """{0-based step: lr it trained with} from the run's scalars.json."""
-    return {step - 1: lr for step, lr in scalars_by_step(read_scalars(work_dir), 'lr').items()}
-
-
-def check_warmup(lr, warmup_steps, start_factor):
-    """The warmup ramps linearly from start_factor x peak to the peak at its last step; returns the peak."""
-    peak = lr[warmup_steps - 1]
-    assert lr[0] == pytest.approx(start_factor * peak, rel=1e-5)
-    mid = warmup_steps // 2
-    assert lr[mid] == pytest.approx(peak * (start_factor + (1 - start_factor) * mid / (warmup_steps - 1)), rel=1e-5)
-    return peak
-
-
-def check_points(lr, expected, steps):
-    for step in steps:
-        assert lr[step] == pytest.approx(expected(step), rel=1e-4, abs=1e-12), f'step {step}'
-
-
 @pytest.fixture(scope='module')
 def short_pretrain(demo_data, tmp_path_factory):
     """The demo pretraining (40 epochs, 4 of warmup) with train_cfg.max_epochs=6 alone."""
@@ -208,24 +189,6 @@ def test_resuming_with_another_length_is_refused_naming_the_cause(short_pretrain
     assert 'param_scheduler[1] (CosineAnnealingLR) end' in proc.stderr
     assert "train_cfg {'max_epochs': 8}" in proc.stderr
     assert not any(n.startswith('epoch_') for n in os.listdir(tmp_path))
-
-
-@pytest.mark.slow
-def test_shorter_finetune_has_the_whole_cosine_and_validates(demo_pretrain, tmp_path):
-    work_dir = str(tmp_path / 'ft')
-    run_tool('tools/train.py', DEMO_FINETUNE, '--work-dir', work_dir, '--cfg-options', 'train_cfg.max_epochs=5',
-             f'model.backbone.init_cfg.checkpoint={osp.join(demo_pretrain, "epoch_40.pth")}', EVERY_ITERATION)
-    lr = logged_lr(work_dir)
-    total = max(lr) + 1
-    epoch = total // 5
-    warmup = 3 * epoch
-    peak = check_warmup(lr, warmup, start_factor=1e-3)
-    floor = 1e-6  # eta_min
-
-    def cosine(step):
-        return floor + (peak - floor) * (1 + math.cos(math.pi * (step - warmup) / (total - warmup))) / 2
-    check_points(lr, cosine, [warmup, (warmup + total) // 2, total - 1])
-    assert any('accuracy/top1' in r for r in read_scalars(work_dir)), 'validated at the (shortened) end'
 
 
 @pytest.mark.slow

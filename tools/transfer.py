@@ -23,7 +23,7 @@ import os.path as osp
 import sys
 
 from mae_mm.suite.errors import REFUSALS
-from mae_mm.suite.request import RunRequest
+from mae_mm.suite.request import SuiteRequest
 from mae_mm.suite.run import show_compare, show_status, start
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -67,7 +67,7 @@ def main(argv=None) -> int:
             return show_compare(*args.compare, args.out)
         if args.status:
             return show_status(args.status, args.wait)
-        return start(RunRequest(
+        return start(SuiteRequest(
             checkpoint=args.checkpoint, suite=args.suite, work_dir=args.work_dir, launcher=args.launcher,
             partition=args.partition, gpus=args.gpus, only=args.only, sweeps=tuple(args.sweep), seeds=args.seeds,
             retry_failed=args.retry_failed, replace=args.replace, dry_run=args.dry_run,

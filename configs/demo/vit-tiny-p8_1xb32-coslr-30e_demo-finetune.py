@@ -10,24 +10,13 @@ model = dict(
                   init_cfg=dict(checkpoint=vit.mae_checkpoint)),
     head=dict(num_classes=5, in_channels=vit.embed_dim))
 
-# data: data/demo/imagenet/{train,val}/<class>/*.JPEG (python tools/make_demo_data.py)
+# data: data/demo/imagenet/{train,val}/<class>/*.JPEG (python tools/make_demo_data.py), through
+# the recipe's pipelines at 64 x 64 (the short edge resized to 73 for the centre crop, as the
+# recipe's 256 for 224)
 demo_root = 'data/demo/imagenet'
-train_pipeline = [
-    dict(type='mae_mm.LoadCheckedImage'),
-    dict(type='RandomResizedCrop', scale=64, backend='pillow', interpolation='bicubic'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='RandAugment', policies='timm_increasing', num_policies=2, total_level=10,
-         magnitude_level=9, magnitude_std=0.5, hparams=dict(pad_val=[104, 116, 124], interpolation='bicubic')),
-    dict(type='RandomErasing', erase_prob=0.25, mode='rand', min_area_ratio=0.02,
-         max_area_ratio=1 / 3, fill_color=[103.53, 116.28, 123.675], fill_std=[57.375, 57.12, 58.395]),
-    dict(type='PackInputs'),
-]
-test_pipeline = [
-    dict(type='mae_mm.LoadCheckedImage'),
-    dict(type='ResizeEdge', scale=73, edge='short', backend='pillow', interpolation='bicubic'),
-    dict(type='CenterCrop', crop_size=64),
-    dict(type='PackInputs'),
-]
+demo_sizes = dict(RandomResizedCrop=dict(scale=64), ResizeEdge=dict(scale=73), CenterCrop=dict(crop_size=64))
+train_pipeline = [dict(step, **demo_sizes.get(step.type, {})) for step in _base_.train_pipeline]
+test_pipeline = [dict(step, **demo_sizes.get(step.type, {})) for step in _base_.test_pipeline]
 train_dataloader = dict(
     batch_size=32, num_workers=2, pin_memory=False,
     dataset=dict(_delete_=True, type='CustomDataset', data_root=demo_root, data_prefix='train',

@@ -10,19 +10,11 @@ model = dict(
     neck=dict(input_features=vit.embed_dim),
     head=dict(num_classes=5, in_channels=vit.embed_dim))
 
+# data: the demo images through the recipe's pipelines at 64 x 64 (as the fine-tuning demo)
 demo_root = 'data/demo/imagenet'
-train_pipeline = [
-    dict(type='mae_mm.LoadCheckedImage'),
-    dict(type='RandomResizedCrop', scale=64, backend='pillow', interpolation='bicubic'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
-test_pipeline = [
-    dict(type='mae_mm.LoadCheckedImage'),
-    dict(type='ResizeEdge', scale=73, edge='short', backend='pillow', interpolation='bicubic'),
-    dict(type='CenterCrop', crop_size=64),
-    dict(type='PackInputs'),
-]
+demo_sizes = dict(RandomResizedCrop=dict(scale=64), ResizeEdge=dict(scale=73), CenterCrop=dict(crop_size=64))
+train_pipeline = [dict(step, **demo_sizes.get(step.type, {})) for step in _base_.train_pipeline]
+test_pipeline = [dict(step, **demo_sizes.get(step.type, {})) for step in _base_.test_pipeline]
 train_dataloader = dict(
     batch_size=64, num_workers=2, pin_memory=False, drop_last=True,
     dataset=dict(_delete_=True, type='CustomDataset', data_root=demo_root, data_prefix='train',

@@ -11,12 +11,8 @@ _base_ = [
 
 vit = _base_.vit_sizes.base_p16
 
-train_pipeline = [
-    dict(type='mae_mm.LoadCheckedImage'),
-    dict(type='RandomResizedCrop', scale=224, backend='pillow', interpolation='bicubic'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
+# weak augmentation: the fine-tuning pipeline without RandAugment and random erasing
+train_pipeline = [step for step in _base_.train_pipeline if step.type not in ('RandAugment', 'RandomErasing')]
 train_dataloader = dict(batch_size=2048, drop_last=True, dataset=dict(pipeline=train_pipeline))
 
 model = dict(

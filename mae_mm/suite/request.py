@@ -3,7 +3,7 @@ import os.path as osp
 from typing import NamedTuple, Optional, Sequence
 
 
-class RunRequest(NamedTuple):
+class SuiteRequest(NamedTuple):
     """A suite run to start or continue (the command line's options; see ``tools/transfer.py``).
 
     Args:

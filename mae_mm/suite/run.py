@@ -21,10 +21,10 @@ from .report.outputs import write_outputs
 from .report.results import read_results
 from .report.status import status_lines
 from .report.tables import compare
-from .request import RunRequest
+from .request import SuiteRequest
 
 
-def start(request: RunRequest, root: str) -> int:
+def start(request: SuiteRequest, root: str) -> int:
     """Plans ``request`` (the project at ``root``), then runs what is left of it: locally to the
     end (then prints its status), or submitted to Slurm. ``--dry-run`` prints the plan only."""
     if not osp.isfile(request.checkpoint):

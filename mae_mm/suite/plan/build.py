@@ -4,7 +4,7 @@ import time
 from typing import Dict, List, NamedTuple, Optional
 
 from ..errors import RunRefused
-from ..request import RunRequest
+from ..request import SuiteRequest
 from .checkpoint import checkpoint_kind, checkpoint_record, file_sha256
 from .checks import check_before_running, check_work_dir
 from .graph import build_stages, merge_previous, to_run
@@ -38,7 +38,7 @@ class Plan(NamedTuple):
         return lines + [f'{len(self.points)} point(s) to run; nothing was run (--dry-run)']
 
 
-def make_plan(request: RunRequest, root: str, previous: Optional[Dict]) -> Plan:
+def make_plan(request: SuiteRequest, root: str, previous: Optional[Dict]) -> Plan:
     """The plan of ``request`` (its checkpoint exists) over ``previous``, the manifest already in
     its work dir (Slurm jobs polled) or None; suite configs are relative to ``root``."""
     suite = load_suite(request.suite, root)
