@@ -216,7 +216,7 @@ def test_derived_decoder_keys_are_checked_and_old_num_patches_still_reads():
     (dict(decode_fraction=0.0), {}, ValueError, r'decode_fraction must lie in \(0, 1\], got 0.0'),
     (dict(decode_fraction=1.5), {}, ValueError, r'decode_fraction must lie in \(0, 1\], got 1.5'),
     ({}, dict(with_mask_token='yes'), TypeError, r"with_mask_token must be True or False, got 'yes'"),
-])
+], ids=['fraction-0', 'fraction-1.5', 'mask-token-not-bool'])
 def test_bad_options_are_refused_at_build(decoder, encoder, error, message):
     with pytest.raises(error, match=message):
         tiny_mae(encoder=encoder, decoder=decoder)
