@@ -15,6 +15,8 @@ from conftest import DEMO_PRETRAIN, ROOT, run_tool
 
 from mae_mm.benchmark.batches import image_size, synthetic_batches
 from mae_mm.benchmark.build import COCO_H, measure_builds, model_configs, ratios
+from mae_mm.benchmark.decode_fraction import time_decode_fractions
+from mae_mm.benchmark.step import Refused, StepOptions
 
 DEMO_ADE20K = 'configs/demo/upernet_vit-tiny-p8_1xb8-200it_demo-ade20k-64x64.py'
 DEMO_COCO = 'configs/demo/mask-rcnn_vit-tiny-p8_1xb8-lsj-300it_demo-coco.py'
@@ -171,3 +173,50 @@ def test_the_build_benchmark_builds_both_models_on_each_device_in_its_smoke_mode
         assert det_over_plain['seconds'] == det['seconds'] / plain['seconds'] > 0
         assert det_over_plain['python_peak_bytes'] == det['python_peak_bytes'] / plain['python_peak_bytes'] > 0
         assert det_over_plain['peak_bytes'] >= 0
+
+
+def mae_step_flops(batch, grid, patch, enc, dec, visible, decoded_masked):
+    """The closed form of FlopCounterMode's count for one MAE train step (2 FLOPs per multiply-add):
+    linear layers x 3 (forward, input grad, weight grad), attention x 3.5 (forward: q k^T and its
+    product with v; backward: the scores recomputed and four products), the patch embedding x 2 (the
+    images take no gradient). ``enc``/``dec``: (width, depth); returns (whole step, decoder)."""
+    length = grid[0] * grid[1]
+    pixels = patch * patch * 3
+
+    def blocks(tokens, width, depth):  # qkv, proj, fc1, fc2 (mlp ratio 4): 12 width^2 per token; attention
+        return 3 * depth * 2 * tokens * 12 * width ** 2 + 3.5 * depth * 4 * tokens ** 2 * width
+
+    (d, enc_depth), (e, dec_depth) = enc, dec
+    n = 1 + visible + decoded_masked
+    encoder = 2 * 2 * length * pixels * d + blocks(1 + visible, d, enc_depth)
+    decoder = 3 * 2 * ((1 + visible) * d * e + (n - 1) * e * pixels) + blocks(n, e, dec_depth)
+    return batch * (encoder + decoder), batch * decoder
+
+
+def test_decode_fraction_benchmark_counts_the_closed_form_flops():
+    """The demo MAE (ViT-tiny/8 at 64 px: 64 patches, 16 visible; decoder 128 wide, 2 blocks) at three
+    fractions: 48, 24 and 12 masked patches decoded per sample."""
+    options = StepOptions(batch=2, steps=1, windows=1, warmup=0, device='cpu')
+    try:
+        run, figures = time_decode_fractions(osp.join(ROOT, DEMO_PRETRAIN), (1.0, 0.5, 0.25), options)
+    finally:
+        DefaultScope._instance_dict.clear()
+    assert (run.batch, run.amp) == (2, 'none')
+    assert [(f.fraction, f.decoded_masked, f.decoder_tokens) for f in figures] == \
+        [(1.0, 48, 65), (0.5, 24, 41), (0.25, 12, 29)]
+    for f in figures:
+        assert (f.flops, f.decoder_flops) == mae_step_flops(2, (8, 8), 8, (192, 6), (128, 2), 16, f.decoded_masked)
+        assert len(f.window_ms) == 1 and f.step_ms > 0
+
+
+def test_decode_fraction_benchmark_refuses_what_it_cannot_time():
+    try:
+        with pytest.raises(Refused, match=r'each decode_fraction must lie in \(0, 1\], got \[1.0, 0.0\]'):
+            time_decode_fractions(osp.join(ROOT, DEMO_PRETRAIN), (1.0, 0.0))
+        with pytest.raises(Refused, match='is not a pretraining'):
+            time_decode_fractions(osp.join(ROOT, 'configs/demo/vit-tiny-p8_1xb32-coslr-30e_demo-finetune.py'))
+        with pytest.raises(Refused, match='leave out --compile'):
+            time_decode_fractions(osp.join(ROOT, DEMO_PRETRAIN), options=StepOptions(compile=True))
+    finally:
+        DefaultScope._instance_dict.clear()
+

@@ -3,6 +3,7 @@
     python tools/benchmark.py CONFIG [--batch N] [--steps K] [--windows W] [--amp bf16|fp16|none]
                                      [--compile] [--fused] [--vs-mmpretrain | --vs-mmseg]
                                      [--data synthetic|jpeg]
+    python tools/benchmark.py PRETRAIN_CONFIG --decode-fractions 1.0,0.5,0.25 [--batch N] [--steps K] [--windows W]
 
 One step is the config's whole ``model.train_step`` (data preprocessor, forward, backward,
 optimizer step through its optimizer wrapper). The figure is the median over W timed windows
@@ -34,12 +35,18 @@ same sizes, under mmseg's ``LayerDecayOptimizerConstructor``. SyncBN is reverted
 mmengine's runner does in one process.
 The code: mae_mm/benchmark/step.py (the timing) and mae_mm/benchmark/references.py (mmpretrain's
 and mmseg's models).
+
+``--decode-fractions`` times a pretraining config's step with its decoder on each fraction of the
+masked patches (``model.decoder.decode_fraction``), one model whose fraction changes between
+windows, and counts each step's FLOPs (the whole step's and the decoder's, torch's FlopCounterMode);
+it prints one table row per fraction. The code: mae_mm/benchmark/decode_fraction.py.
 """
 import argparse
 import os
 
 import torch
 
+from mae_mm.benchmark.decode_fraction import time_decode_fractions
 from mae_mm.benchmark.step import Refused, StepOptions, time_train_step
 from mae_mm.runtime import setup_runtime
 
@@ -66,10 +73,21 @@ def parse_args():
     parser.add_argument('--data', choices=['synthetic', 'jpeg'], default=default.data)
     parser.add_argument('--workers', type=int, default=default.workers, help='DataLoader workers with --data jpeg')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--decode-fractions', type=fraction_list, metavar='F1,F2,...',
+                        help='time and count the FLOPs of a pretraining step at each model.decoder.decode_fraction')
     args = vars(parser.parse_args())
     if args['amp'] not in (None, 'none') and not args['device'].startswith('cuda'):
         parser.error('--amp needs a CUDA device (mmengine\'s AmpOptimWrapper)')
-    return args.pop('config'), StepOptions(**args)
+    decode_fractions = args.pop('decode_fractions')
+    return args.pop('config'), StepOptions(**args), decode_fractions
+
+
+def fraction_list(text):
+    """'1.0,0.5,0.25' -> (1.0, 0.5, 0.25)."""
+    try:
+        return tuple(float(part) for part in text.split(','))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected comma-separated numbers such as 1.0,0.5,0.25, got {text!r}')
 
 
 def print_setup(setup):
@@ -77,12 +95,35 @@ def print_setup(setup):
           f'compiled: {setup.compiled}')
 
 
+def print_decode_fractions(config, fractions, options):
+    """One table row per decode fraction: the step time, its FLOPs and the decoder's share."""
+    import mmengine
+    print(f'mmengine {mmengine.__version__}')
+    run, figures = time_decode_fractions(config, fractions, options, on_ready=print)
+    print(f'median of {run.windows} windows x {run.steps} steps after {run.warmup} warm-up steps per fraction; '
+          'FLOPs of one step, forward + backward (matmuls, convolutions, attention)')
+    print('| decode_fraction | masked patches decoded | decoder tokens | ms / step | step GFLOPs | '
+          'decoder GFLOPs | decoder share | ms vs 1st row | GFLOPs vs 1st row |')
+    print('|---|---|---|---|---|---|---|---|---|')
+    first = figures[0]
+    for f in figures:
+        print(f'| {f.fraction:g} | {f.decoded_masked} | {f.decoder_tokens} | {f.step_ms:.1f} | {f.flops / 1e9:.2f} | '
+              f'{f.decoder_flops / 1e9:.2f} | {f.decoder_share:.1%} | {f.step_ms / first.step_ms:.2f} | '
+              f'{f.flops / first.flops:.2f} |')
+
+
 def main():
     setup_runtime()
-    config, options = parse_args()
+    config, options, decode_fractions = parse_args()
     cuda = options.device.startswith('cuda')
     print(f'torch {torch.__version__}, device {options.device}'
           + (f' ({torch.cuda.get_device_name()})' if cuda else f' ({os.cpu_count()} cores)'))
+    if decode_fractions:
+        try:
+            print_decode_fractions(config, decode_fractions, options)
+        except Refused as err:
+            raise SystemExit(str(err))
+        return
     try:
         result = time_train_step(config, options, on_ready=print_setup)
     except Refused as err:

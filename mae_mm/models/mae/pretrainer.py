@@ -16,8 +16,10 @@ class MaskedAutoencoder(BaseModel):
 
     Args:
         encoder (dict): An :class:`MAEEncoder` config.
-        decoder (dict): An :class:`MAEDecoder` config; its ``in_dim``, ``patch_size`` and
-            ``num_patches`` are taken from the encoder (stating a different one is an error).
+        decoder (dict): An :class:`MAEDecoder` config; its ``in_dim``, ``patch_size``, ``grid_size``
+            and ``takes_all_tokens`` (the encoder's ``with_mask_token``) are taken from the encoder
+            (stating a different one is an error). A ``num_patches`` that configs written before
+            ``grid_size`` may state is checked against the encoder's L, then left out.
         loss (dict): The pixel loss, :class:`MaskedPixelLoss` by default.
         data_preprocessor (dict, optional): Normalises and batches images (B, 3, H, W).
         eval_seed (int): Seed of the masking noise in ``predict`` mode, so evaluation is repeatable.
@@ -27,14 +29,18 @@ class MaskedAutoencoder(BaseModel):
                  data_preprocessor: Optional[dict] = None, eval_seed: int = 0, init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.encoder = build_model(encoder)
-        derived = dict(in_dim=self.encoder.embed_dim, patch_size=self.encoder.patch_size,
-                       num_patches=self.encoder.num_patches)
+        enc = self.encoder
+        derived = dict(in_dim=(enc.embed_dim, 'in_dim'), patch_size=(enc.patch_size, 'patch_size'),
+                       grid_size=(tuple(enc.grid_size), 'grid_size'), num_patches=(enc.num_patches, 'num_patches'),
+                       takes_all_tokens=(enc.with_mask_token, 'with_mask_token'))
         decoder = dict(decoder)
-        for key, value in derived.items():
-            if key in decoder and decoder[key] != value:
-                raise ValueError(f'model.decoder.{key}={decoder[key]} is inconsistent with the encoder '
-                                 f'({key}={value}); leave it out and it is taken from the encoder')
+        for key, (value, name) in derived.items():
+            stated = decoder.get(key, value)
+            if (tuple(stated) if isinstance(stated, (list, tuple)) else stated) != value:
+                raise ValueError(f'model.decoder.{key}={stated} is inconsistent with the encoder '
+                                 f'({name}={value}); leave it out and it is taken from the encoder')
             decoder[key] = value
+        del decoder['num_patches']  # grid_size says it
         self.decoder = build_model(decoder)
         self.pixel_loss = build_model(loss or dict(type='MaskedPixelLoss'))
         self.eval_seed = eval_seed
@@ -43,29 +49,38 @@ class MaskedAutoencoder(BaseModel):
     def patch_size(self) -> int:
         return self.encoder.patch_size
 
-    def reconstruct(self, imgs: torch.Tensor, noise: Optional[torch.Tensor] = None
+    def reconstruct(self, imgs: torch.Tensor, noise: Optional[torch.Tensor] = None, partial: bool = False
                     ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Masks, encodes and decodes a batch.
 
         Args:
             imgs: (B, 3, H, W), normalised as the data preprocessor hands them over.
             noise: Optional (B, L); the patches with the smallest noise stay visible.
+            partial: Decode only the visible patches and M random masked ones per sample
+                (:class:`MAEDecoder`'s ``decode_fraction``; nothing changes at 1.0), as the
+                training loss does. Off: every patch.
 
         Returns:
             pred: (B, L, p*p*3) in the loss's target space (per-patch normalised when
-                ``norm_pix`` is on), patch values ordered row, column, channel.
-            mask: (B, L), 1 = masked.
+                ``norm_pix`` is on), patch values ordered row, column, channel; with ``partial``
+                the rows of the patches not decoded are 0.
+            mask: (B, L), 1 = masked; with ``partial``, 1 = masked and decoded, the M patches
+                per sample the loss covers (``MAEDecoder.num_decoded``).
         """
         latent, mask, ids_restore = self.encoder(imgs, noise)
-        return self.decoder(latent, ids_restore), mask
+        if not partial or self.decoder.decode_fraction == 1.0:
+            return self.decoder(latent, ids_restore), mask
+        ids = self.decoder.decoded_ids(ids_restore, self.encoder.num_visible)  # (B, K + M)
+        return self.decoder(latent, ids_restore, ids), mask * torch.zeros_like(mask).scatter_(1, ids, 1.0)
 
     def loss(self, imgs: torch.Tensor, noise: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
-        """(B, 3, H, W) -> ``{'loss': scalar}``, the masked-patch reconstruction loss."""
-        pred, mask = self.reconstruct(imgs, noise)
+        """(B, 3, H, W) -> ``{'loss': scalar}``, the masked-patch reconstruction loss (in training
+        with ``decode_fraction`` < 1, over the decoded masked patches only)."""
+        pred, mask = self.reconstruct(imgs, noise, partial=self.training)
         return dict(loss=self.pixel_loss(pred, patchify(imgs, self.patch_size), mask))
 
     def per_sample_loss(self, imgs: torch.Tensor, noise: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """(B, 3, H, W) -> (B,), each sample's loss over its own masked patches."""
+        """(B, 3, H, W) -> (B,), each sample's loss over all its masked patches (every patch decoded)."""
         pred, mask = self.reconstruct(imgs, noise)
         target = self.pixel_loss.target(patchify(imgs, self.patch_size))
         per_patch = ((pred - target) ** 2).mean(dim=-1)
