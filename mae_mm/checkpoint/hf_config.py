@@ -8,7 +8,9 @@ import inspect
 import re
 from typing import Dict, List, Optional
 
-from mae_mm.models.mae import MAEDecoder, MAEEncoder, MaskedPixelLoss
+from mae_mm.models.mae import MAEDecoder, MAEEncoder, MaskedPixelLoss, build_target
+from mae_mm.models.mae.pixel_target import PatchPixels
+from mae_mm.models.mae.target import DEFAULT_TARGET
 from mae_mm.models.vit import VIT_ARCHS, resolve_arch
 from .convert import StateDict
 
@@ -56,7 +58,7 @@ def facts_from_state(state: StateDict) -> Dict[str, int]:
 
 def facts_from_model_config(model: dict) -> Dict[str, object]:
     """Sizes (and ``mask_ratio``, ``norm_pix_loss``) of one of our model configs: a
-    ``MaskedAutoencoder`` (``encoder``, ``decoder``, ``loss``) or a model with a ViT ``backbone``."""
+    ``MaskedAutoencoder`` (``encoder``, ``decoder``, ``target``) or a model with a ViT ``backbone``."""
     vit = dict(model.get('encoder') or model.get('backbone') or {})
     if 'arch' not in vit:
         raise ValueError(f'the config\'s model has no encoder or backbone with an "arch" (model keys: {sorted(model)})')
@@ -75,8 +77,20 @@ def facts_from_model_config(model: dict) -> Dict[str, object]:
                      decoder_num_attention_heads=get('num_heads'),
                      decoder_intermediate_size=int(get('embed_dim') * get('mlp_ratio')),
                      mask_ratio=vit.get('mask_ratio', _default(MAEEncoder, 'mask_ratio')),
-                     norm_pix_loss=(model.get('loss') or {}).get('norm_pix', _default(MaskedPixelLoss, 'norm_pix')))
+                     norm_pix_loss=norm_pix_loss_of(model))
     return facts
+
+
+def norm_pix_loss_of(model: dict) -> bool:
+    """transformers' ``norm_pix_loss`` of a ``MaskedAutoencoder`` config's target (``target``, or
+    its old name ``loss``); a target other than pixels is refused: transformers' ViTMAE predicts pixels."""
+    cfg = model.get('target') or model.get('loss') or dict(type=DEFAULT_TARGET)
+    target = build_target(cfg)
+    if not isinstance(target, PatchPixels):
+        raise ValueError(f'model.target={cfg.get("type")!r}: transformers\' ViTMAE decoder predicts pixels; '
+                         'only a pixel target (NormalizedPixelTarget, PixelTarget, MaskedPixelLoss) converts '
+                         'with its decoder')
+    return target.norm_pix
 
 
 def presumed_facts(facts: Dict[str, object]) -> Dict[str, object]:

@@ -1,4 +1,6 @@
 """The lightweight MAE decoder: mask tokens, fixed sin-cos positions, blocks, pixel head."""
+from typing import Optional
+
 import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
@@ -9,7 +11,7 @@ from ..vit import Block, init_mae_weights, run_blocks, sincos_2d_table
 
 @MODELS.register_module()
 class MAEDecoder(BaseModule):
-    """Reconstructs every patch's pixels from the encoder's visible tokens.
+    """Predicts every patch's reconstruction target (pixels by default) from the encoder's visible tokens.
 
     Args:
         num_patches (int): L, the encoder's patch count (a square grid).
@@ -20,17 +22,20 @@ class MAEDecoder(BaseModule):
         num_heads (int): Heads (16).
         mlp_ratio (float): MLP ratio (4).
         in_chans (int): Pixel channels to predict.
+        pred_dim (int, optional): Width of the prediction per patch; default ``p * p * in_chans``
+            (pixels). The pretraining model sets it to its target's ``out_dim``.
         with_checkpoint (bool): Activation checkpointing over the blocks while training
             (saves memory for L/H at the cost of recomputing each block's forward).
 
-    The pretraining model fills ``num_patches``, ``patch_size`` and ``in_dim`` from its encoder.
+    The pretraining model fills ``num_patches``, ``patch_size`` and ``in_dim`` from its encoder,
+    ``pred_dim`` from its target.
     State dict: ``mask_token`` (1, 1, E), ``pos_embed`` (1, 1 + L, E, frozen), ``embed.*``,
     ``blocks.N.*``, ``norm.*``, ``pred.*``.
     """
 
     def __init__(self, num_patches: int, patch_size: int, in_dim: int, embed_dim: int = 512,
                  depth: int = 8, num_heads: int = 16, mlp_ratio: float = 4.0, in_chans: int = 3,
-                 with_checkpoint: bool = False, init_cfg=None):
+                 pred_dim: Optional[int] = None, with_checkpoint: bool = False, init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         side = int(round(num_patches ** 0.5))
         if side * side != num_patches:
@@ -42,12 +47,12 @@ class MAEDecoder(BaseModule):
         self.pos_embed = nn.Parameter(sincos_2d_table(embed_dim, (side, side))[None], requires_grad=False)
         self.blocks = nn.ModuleList(Block(embed_dim, num_heads, mlp_ratio) for _ in range(depth))
         self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
-        self.pred = nn.Linear(embed_dim, patch_size * patch_size * in_chans)
+        self.pred = nn.Linear(embed_dim, pred_dim or patch_size * patch_size * in_chans)
         init_mae_weights(self)
         nn.init.normal_(self.mask_token, std=0.02)
 
     def forward(self, latent: torch.Tensor, ids_restore: torch.Tensor) -> torch.Tensor:
-        """(B, 1 + K, D_enc) visible tokens, (B, L) restore indices -> (B, L, p*p*C) pixels."""
+        """(B, 1 + K, D_enc) visible tokens, (B, L) restore indices -> (B, L, pred_dim) predictions."""
         x = self.embed(latent)  # (B, 1 + K, E)
         b, length = ids_restore.shape
         masked = self.mask_token.expand(b, length - (x.shape[1] - 1), -1)

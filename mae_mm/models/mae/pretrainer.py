@@ -7,7 +7,8 @@ from mmengine.optim import OptimWrapper
 from mmengine.structures import BaseDataElement
 
 from mae_mm.registry import MODELS, build_model
-from ..vit import patchify
+from ..vit.renamed import refuse_renamed, renamed_alias
+from .target import DEFAULT_TARGET, build_target
 
 
 @MODELS.register_module()
@@ -17,26 +18,36 @@ class MaskedAutoencoder(BaseModel):
     Args:
         encoder (dict): An :class:`MAEEncoder` config.
         decoder (dict): An :class:`MAEDecoder` config; its ``in_dim``, ``patch_size`` and
-            ``num_patches`` are taken from the encoder (stating a different one is an error).
-        loss (dict): The pixel loss, :class:`MaskedPixelLoss` by default.
+            ``num_patches`` are taken from the encoder, its ``pred_dim`` from the target (stating a
+            different one is an error).
+        target (dict): The reconstruction target and its loss (:class:`ReconstructionTarget`):
+            ``NormalizedPixelTarget`` (default), ``PixelTarget``, ``HOGTarget``, or the old
+            ``MaskedPixelLoss``. ``loss``, its old name, is accepted (stored configs use it).
         data_preprocessor (dict, optional): Normalises and batches images (B, 3, H, W).
         eval_seed (int): Seed of the masking noise in ``predict`` mode, so evaluation is repeatable.
     """
 
-    def __init__(self, encoder: dict, decoder: dict, loss: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None, eval_seed: int = 0, init_cfg=None):
+    def __init__(self, encoder: dict, decoder: dict, target: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None, eval_seed: int = 0, init_cfg=None, **kwargs):
+        target = renamed_alias(type(self).__name__, kwargs, 'loss', 'target', target, None)
+        refuse_renamed(type(self).__name__, kwargs, {})
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.encoder = build_model(encoder)
+        self.target = build_target(target or dict(type=DEFAULT_TARGET))
+        try:
+            pred_dim = self.target.out_dim(self.encoder.patch_size, self.encoder.patch_embed.proj.in_channels)
+        except ValueError as err:
+            raise ValueError(f'model.target: {err}') from None
         derived = dict(in_dim=self.encoder.embed_dim, patch_size=self.encoder.patch_size,
-                       num_patches=self.encoder.num_patches)
+                       num_patches=self.encoder.num_patches, pred_dim=pred_dim)
         decoder = dict(decoder)
         for key, value in derived.items():
             if key in decoder and decoder[key] != value:
-                raise ValueError(f'model.decoder.{key}={decoder[key]} is inconsistent with the encoder '
-                                 f'({key}={value}); leave it out and it is taken from the encoder')
+                source = 'target' if key == 'pred_dim' else 'encoder'
+                raise ValueError(f'model.decoder.{key}={decoder[key]} is inconsistent with the {source} '
+                                 f'({key}={value}); leave it out and it is taken from the {source}')
             decoder[key] = value
         self.decoder = build_model(decoder)
-        self.pixel_loss = build_model(loss or dict(type='MaskedPixelLoss'))
         self.eval_seed = eval_seed
 
     @property
@@ -52,8 +63,8 @@ class MaskedAutoencoder(BaseModel):
             noise: Optional (B, L); the patches with the smallest noise stay visible.
 
         Returns:
-            pred: (B, L, p*p*3) in the loss's target space (per-patch normalised when
-                ``norm_pix`` is on), patch values ordered row, column, channel.
+            pred: (B, L, T) in the target's space, T its ``out_dim`` (pixel targets: p*p*3 values
+                ordered row, column, channel, per-patch normalised by ``NormalizedPixelTarget``).
             mask: (B, L), 1 = masked.
         """
         latent, mask, ids_restore = self.encoder(imgs, noise)
@@ -62,14 +73,12 @@ class MaskedAutoencoder(BaseModel):
     def loss(self, imgs: torch.Tensor, noise: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
         """(B, 3, H, W) -> ``{'loss': scalar}``, the masked-patch reconstruction loss."""
         pred, mask = self.reconstruct(imgs, noise)
-        return dict(loss=self.pixel_loss(pred, patchify(imgs, self.patch_size), mask))
+        return dict(loss=self.target.loss(pred, self.target.targets(imgs, self.patch_size), mask))
 
     def per_sample_loss(self, imgs: torch.Tensor, noise: Optional[torch.Tensor] = None) -> torch.Tensor:
         """(B, 3, H, W) -> (B,), each sample's loss over its own masked patches."""
         pred, mask = self.reconstruct(imgs, noise)
-        target = self.pixel_loss.target(patchify(imgs, self.patch_size))
-        per_patch = ((pred - target) ** 2).mean(dim=-1)
-        return (per_patch * mask).sum(1) / mask.sum(1)
+        return self.target.per_sample_loss(pred, self.target.targets(imgs, self.patch_size), mask)
 
     def eval_noise(self, imgs: torch.Tensor) -> torch.Tensor:
         """(B, L) masking noise from a generator seeded with ``eval_seed``: the same every call."""
