@@ -206,7 +206,7 @@ def test_bad_targets_are_refused_naming_the_key_and_the_allowed_values():
 
 
 def test_transformers_norm_pix_loss_is_read_from_the_target_and_a_hog_decoder_is_not_exported():
-    from mae_mm.checkpoint.hf_config import facts_from_model_config
+    from mae_mm.checkpoint.hf_config import facts_from_model_config, facts_from_state, hf_config_for
     model = dict(encoder=dict(type='MAEEncoder', arch='tiny', pretrain_img_size=32, patch_size=8),
                  decoder=dict(type='MAEDecoder', embed_dim=32, depth=1, num_heads=2))
     for key, target, norm_pix in (('target', dict(type='PixelTarget'), False), ('target', None, True),
@@ -216,6 +216,11 @@ def test_transformers_norm_pix_loss_is_read_from_the_target_and_a_hog_decoder_is
     with pytest.raises(ValueError, match=r"model.target='HOGTarget': transformers' ViTMAE decoder predicts pixels"):
         facts_from_model_config(dict(model, target=dict(type='HOGTarget')))
     assert 'norm_pix_loss' not in facts_from_model_config(dict(backbone=model['encoder']))  # an encoder converts
+    # without a config: the decoder's head width tells (p * p * 3 = 192 for pixels)
+    heads = dict(num_attention_heads=3, decoder_num_attention_heads=2)
+    with pytest.raises(ValueError, match=r'the decoder predicts 27 values per patch, not the 192 pixels'):
+        hf_config_for(dict(facts_from_state(tiny_mae(target=dict(type='HOGTarget'), size=32).state_dict()), **heads))
+    assert hf_config_for(dict(facts_from_state(tiny_mae(size=32).state_dict()), **heads))['patch_size'] == 8
 
 
 # --- the HOG panel ---------------------------------------------------------------------------------------------

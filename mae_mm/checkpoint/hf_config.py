@@ -53,6 +53,8 @@ def facts_from_state(state: StateDict) -> Dict[str, int]:
             facts[width] = state[f'{prefix}blocks.0.mlp.fc1.weight'].shape[0]
     if 'decoder.embed.weight' in state:
         facts['decoder_hidden_size'] = state['decoder.embed.weight'].shape[0]
+    if 'decoder.pred.weight' in state:  # p * p * C for a pixel target (not a transformers config key)
+        facts['decoder_pred_dim'] = state['decoder.pred.weight'].shape[0]
     return facts
 
 
@@ -183,6 +185,11 @@ def hf_config_for(facts: Dict[str, object]) -> dict:
     missing = [key for key in ENCODER_FACTS + (DECODER_FACTS if pretraining else ()) if facts.get(key) is None]
     if missing:
         raise ValueError(f'cannot tell {", ".join(missing)} from the weights; pass --config with the model\'s config')
+    pixels = facts['patch_size'] ** 2 * facts['num_channels']
+    if pretraining and facts.get('decoder_pred_dim', pixels) != pixels:
+        raise ValueError(f'the decoder predicts {facts["decoder_pred_dim"]} values per patch, not the {pixels} pixels '
+                         'transformers\' ViTMAE decoder predicts (a HOG or token target); the encoder alone (a state '
+                         'without decoder.* weights) converts to ViTMAEModel')
     config = dict(architectures=['ViTMAEForPreTraining' if pretraining else 'ViTMAEModel'], model_type='vit_mae',
                   hidden_act='gelu', qkv_bias=True, layer_norm_eps=OUR_NORM_EPS, hidden_dropout_prob=0.0,
                   attention_probs_dropout_prob=0.0, initializer_range=0.02)
