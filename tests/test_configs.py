@@ -78,7 +78,7 @@ def test_pretrain_configs_carry_the_paper_recipe(path):
     assert warmup.convert_to_iter_based and cosine.convert_to_iter_based
     crop = cfg.train_dataloader.dataset.pipeline[1]
     assert (crop.scale, tuple(crop.crop_ratio_range), crop.interpolation) == (224, (0.2, 1.0), 'bicubic')
-    assert cfg.model.encoder.mask_ratio == 0.75 and cfg.model.loss.norm_pix
+    assert cfg.model.encoder.mask_ratio == 0.75 and cfg.model.target == dict(type='NormalizedPixelTarget')
     assert cfg.optim_wrapper.dtype == 'bfloat16'
     arch = 'base' if 'base' in path else 'large' if 'large' in path else 'huge'
     assert cfg.model.encoder.arch == arch

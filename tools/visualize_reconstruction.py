@@ -5,8 +5,14 @@
 Each image goes through the config's test pipeline (resize and centre crop) and the model's
 data preprocessor, then one row of four panels is drawn (mae_mm/visualization/reconstruction_panel.py,
 the drawing ReconstructionVisHook uses during training). The masking noise comes from a generator
-seeded with --seed. With ``norm_pix`` the predicted patches are mapped back to pixels with each
-true patch's mean and variance.
+seeded with --seed. With ``NormalizedPixelTarget`` (the default target) the predicted patches are
+mapped back to pixels with each true patch's mean and variance.
+
+A model with a ``HOGTarget`` predicts HOG, not pixels; its two right columns are then titled
+"HOG of the image" and "predicted HOG + visible": glyph pictures of the histograms (in each HOG
+cell one line per orientation bin, along the edges of that bin, as bright as the bin's value
+averaged over the colour channels), of the image and of the prediction on the masked patches with
+the image's on the visible ones, both scaled by the largest value of the image's own HOG.
 """
 import argparse
 import os

@@ -8,7 +8,9 @@ import inspect
 import re
 from typing import Dict, List, Optional
 
-from mae_mm.models.mae import MAEDecoder, MAEEncoder, MaskedPixelLoss
+from mae_mm.models.mae import MAEDecoder, MAEEncoder, MaskedPixelLoss, build_target
+from mae_mm.models.mae.pixel_target import PatchPixels
+from mae_mm.models.mae.target import DEFAULT_TARGET
 from mae_mm.models.vit import VIT_ARCHS, resolve_arch
 from .convert import StateDict
 
@@ -51,12 +53,14 @@ def facts_from_state(state: StateDict) -> Dict[str, int]:
             facts[width] = state[f'{prefix}blocks.0.mlp.fc1.weight'].shape[0]
     if 'decoder.embed.weight' in state:
         facts['decoder_hidden_size'] = state['decoder.embed.weight'].shape[0]
+    if 'decoder.pred.weight' in state:  # p * p * C for a pixel target (not a transformers config key)
+        facts['decoder_pred_dim'] = state['decoder.pred.weight'].shape[0]
     return facts
 
 
 def facts_from_model_config(model: dict) -> Dict[str, object]:
     """Sizes (and ``mask_ratio``, ``norm_pix_loss``) of one of our model configs: a
-    ``MaskedAutoencoder`` (``encoder``, ``decoder``, ``loss``) or a model with a ViT ``backbone``."""
+    ``MaskedAutoencoder`` (``encoder``, ``decoder``, ``target``) or a model with a ViT ``backbone``."""
     vit = dict(model.get('encoder') or model.get('backbone') or {})
     if 'arch' not in vit:
         raise ValueError(f'the config\'s model has no encoder or backbone with an "arch" (model keys: {sorted(model)})')
@@ -75,8 +79,20 @@ def facts_from_model_config(model: dict) -> Dict[str, object]:
                      decoder_num_attention_heads=get('num_heads'),
                      decoder_intermediate_size=int(get('embed_dim') * get('mlp_ratio')),
                      mask_ratio=vit.get('mask_ratio', _default(MAEEncoder, 'mask_ratio')),
-                     norm_pix_loss=(model.get('loss') or {}).get('norm_pix', _default(MaskedPixelLoss, 'norm_pix')))
+                     norm_pix_loss=norm_pix_loss_of(model))
     return facts
+
+
+def norm_pix_loss_of(model: dict) -> bool:
+    """transformers' ``norm_pix_loss`` of a ``MaskedAutoencoder`` config's target (``target``, or
+    its old name ``loss``); a target other than pixels is refused: transformers' ViTMAE predicts pixels."""
+    cfg = model.get('target') or model.get('loss') or dict(type=DEFAULT_TARGET)
+    target = build_target(cfg)
+    if not isinstance(target, PatchPixels):
+        raise ValueError(f'model.target={cfg.get("type")!r}: transformers\' ViTMAE decoder predicts pixels; '
+                         'only a pixel target (NormalizedPixelTarget, PixelTarget, MaskedPixelLoss) converts '
+                         'with its decoder')
+    return target.norm_pix
 
 
 def presumed_facts(facts: Dict[str, object]) -> Dict[str, object]:
@@ -169,6 +185,11 @@ def hf_config_for(facts: Dict[str, object]) -> dict:
     missing = [key for key in ENCODER_FACTS + (DECODER_FACTS if pretraining else ()) if facts.get(key) is None]
     if missing:
         raise ValueError(f'cannot tell {", ".join(missing)} from the weights; pass --config with the model\'s config')
+    pixels = facts['patch_size'] ** 2 * facts['num_channels']
+    if pretraining and facts.get('decoder_pred_dim', pixels) != pixels:
+        raise ValueError(f'the decoder predicts {facts["decoder_pred_dim"]} values per patch, not the {pixels} pixels '
+                         'transformers\' ViTMAE decoder predicts (a HOG or token target); the encoder alone (a state '
+                         'without decoder.* weights) converts to ViTMAEModel')
     config = dict(architectures=['ViTMAEForPreTraining' if pretraining else 'ViTMAEModel'], model_type='vit_mae',
                   hidden_act='gelu', qkv_bias=True, layer_norm_eps=OUR_NORM_EPS, hidden_dropout_prob=0.0,
                   attention_probs_dropout_prob=0.0, initializer_range=0.02)

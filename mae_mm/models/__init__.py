@@ -2,7 +2,9 @@
 segmentation (``mae_mm.models.seg``) parts are imported by the configs that use them
 (``custom_imports``), so that a pretraining run never imports mmdet or mmseg."""
 from . import cls  # noqa: F401  (registers the classification backbone)
-from .mae import MAEDecoder, MAEEncoder, MaskedAutoencoder, MaskedPixelLoss, random_masking
+from .mae import (HOGTarget, MAEDecoder, MAEEncoder, MaskedAutoencoder, MaskedPixelLoss, NormalizedPixelTarget,
+                  PixelTarget, ReconstructionTarget, random_masking)
 from .vit import PlainViT
 
-__all__ = ['MAEDecoder', 'MAEEncoder', 'MaskedAutoencoder', 'MaskedPixelLoss', 'random_masking', 'PlainViT']
+__all__ = ['HOGTarget', 'MAEDecoder', 'MAEEncoder', 'MaskedAutoencoder', 'MaskedPixelLoss', 'NormalizedPixelTarget',
+           'PixelTarget', 'ReconstructionTarget', 'random_masking', 'PlainViT']

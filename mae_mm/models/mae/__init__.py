@@ -1,8 +1,13 @@
 from .data_preprocessor import MAEDataPreprocessor
 from .decoder import MAEDecoder
 from .encoder import MAEEncoder
+from .hog_target import HOGTarget
 from .loss import MaskedPixelLoss
 from .masking import random_masking
+from .pixel_target import NormalizedPixelTarget, PixelTarget
 from .pretrainer import MaskedAutoencoder
+from .target import ReconstructionTarget, build_target, registered_targets
 
-__all__ = ['MAEDataPreprocessor', 'MAEDecoder', 'MAEEncoder', 'MaskedPixelLoss', 'random_masking', 'MaskedAutoencoder']
+__all__ = ['MAEDataPreprocessor', 'MAEDecoder', 'MAEEncoder', 'HOGTarget', 'MaskedPixelLoss', 'random_masking',
+           'NormalizedPixelTarget', 'PixelTarget', 'MaskedAutoencoder', 'ReconstructionTarget', 'build_target',
+           'registered_targets']

@@ -16,7 +16,7 @@ def take(x: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
 
 @MODELS.register_module()
 class MAEDecoder(BaseModule):
-    """Reconstructs every patch's pixels from the encoder's visible tokens.
+    """Predicts every patch's reconstruction target (pixels by default) from the encoder's tokens.
 
     Args:
         grid_size (tuple): (h, w), the encoder's patch grid (L = h * w patches, row-major); an
@@ -28,6 +28,8 @@ class MAEDecoder(BaseModule):
         num_heads (int): Heads (16).
         mlp_ratio (float): MLP ratio (4).
         in_chans (int): Pixel channels to predict.
+        pred_dim (int, optional): Width of the prediction per patch; default ``p * p * in_chans``
+            (pixels). The pretraining model sets it to its target's ``out_dim``.
         with_checkpoint (bool): Activation checkpointing over the blocks while training
             (saves memory for L/H at the cost of recomputing each block's forward).
         takes_all_tokens (bool): The encoder ran on all 1 + L tokens with a mask token of its own
@@ -41,13 +43,14 @@ class MAEDecoder(BaseModule):
             every patch.
 
     The pretraining model fills ``grid_size``, ``patch_size``, ``in_dim`` and ``takes_all_tokens``
-    from its encoder. State dict: ``mask_token`` (1, 1, E; not with ``takes_all_tokens``),
+    from its encoder, ``pred_dim`` from its target. State dict: ``mask_token`` (1, 1, E; not with ``takes_all_tokens``),
     ``pos_embed`` (1, 1 + L, E, frozen), ``embed.*``, ``blocks.N.*``, ``norm.*``, ``pred.*``.
     """
 
     def __init__(self, grid_size=None, patch_size: Optional[int] = None, in_dim: Optional[int] = None,
                  embed_dim: int = 512, depth: int = 8, num_heads: int = 16, mlp_ratio: float = 4.0,
-                 in_chans: int = 3, with_checkpoint: bool = False, takes_all_tokens: bool = False,
+                 in_chans: int = 3, pred_dim: Optional[int] = None, with_checkpoint: bool = False,
+                 takes_all_tokens: bool = False,
                  decode_fraction: float = 1.0, init_cfg=None, **renamed):
         refuse_renamed(type(self).__name__, renamed, dict(
             num_patches='the decoder takes its grid as grid_size=(h, w) (the pretraining model fills it in '
@@ -73,7 +76,7 @@ class MAEDecoder(BaseModule):
         self.pos_embed = nn.Parameter(sincos_2d_table(embed_dim, self.grid_size)[None], requires_grad=False)
         self.blocks = nn.ModuleList(Block(embed_dim, num_heads, mlp_ratio) for _ in range(depth))
         self.norm = nn.LayerNorm(embed_dim, eps=1e-6)
-        self.pred = nn.Linear(embed_dim, patch_size * patch_size * in_chans)
+        self.pred = nn.Linear(embed_dim, pred_dim or patch_size * patch_size * in_chans)
         init_mae_weights(self)
         if not takes_all_tokens:
             nn.init.normal_(self.mask_token, std=0.02)
@@ -93,7 +96,7 @@ class MAEDecoder(BaseModule):
                 visible patch: :meth:`decoded_ids` gives such a set).
 
         Returns:
-            (B, L, p*p*C) predicted patches; with ``decoded_ids``, the rows of the other patches are 0.
+            (B, L, pred_dim) predictions; with ``decoded_ids``, the rows of the other patches are 0.
         """
         x = self.embed(latent)  # (B, 1 + K, E), or (B, 1 + L, E) with takes_all_tokens
         if decoded_ids is not None:
@@ -111,7 +114,7 @@ class MAEDecoder(BaseModule):
 
     def decode_some(self, x: torch.Tensor, ids_restore: torch.Tensor, decoded_ids: torch.Tensor) -> torch.Tensor:
         """:meth:`forward` on the embedded tokens ``x`` (B, 1 + K or 1 + L, E) for the (B, N) patches
-        ``decoded_ids`` only -> (B, L, p*p*C), zero rows elsewhere."""
+        ``decoded_ids`` only -> (B, L, pred_dim), zero rows elsewhere."""
         b, length = ids_restore.shape
         if self.takes_all_tokens:
             tokens = take(x[:, 1:], decoded_ids)

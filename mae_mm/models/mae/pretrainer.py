@@ -7,7 +7,8 @@ from mmengine.optim import OptimWrapper
 from mmengine.structures import BaseDataElement
 
 from mae_mm.registry import MODELS, build_model
-from ..vit import patchify
+from ..vit.renamed import refuse_renamed, renamed_alias
+from .target import DEFAULT_TARGET, build_target
 
 
 @MODELS.register_module()
@@ -17,32 +18,43 @@ class MaskedAutoencoder(BaseModel):
     Args:
         encoder (dict): An :class:`MAEEncoder` config.
         decoder (dict): An :class:`MAEDecoder` config; its ``in_dim``, ``patch_size``, ``grid_size``
-            and ``takes_all_tokens`` (the encoder's ``with_mask_token``) are taken from the encoder
-            (stating a different one is an error). A ``num_patches`` that configs written before
-            ``grid_size`` may state is checked against the encoder's L, then left out.
-        loss (dict): The pixel loss, :class:`MaskedPixelLoss` by default.
+            and ``takes_all_tokens`` (the encoder's ``with_mask_token``) are taken from the encoder,
+            its ``pred_dim`` from the target (stating a different one is an error). A ``num_patches``
+            that configs written before ``grid_size`` may state is checked against the encoder's L,
+            then left out.
+        target (dict): The reconstruction target and its loss (:class:`ReconstructionTarget`):
+            ``NormalizedPixelTarget`` (default), ``PixelTarget``, ``HOGTarget``, or the old
+            ``MaskedPixelLoss``. ``loss``, its old name, is accepted (stored configs use it).
         data_preprocessor (dict, optional): Normalises and batches images (B, 3, H, W).
         eval_seed (int): Seed of the masking noise in ``predict`` mode, so evaluation is repeatable.
     """
 
-    def __init__(self, encoder: dict, decoder: dict, loss: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None, eval_seed: int = 0, init_cfg=None):
+    def __init__(self, encoder: dict, decoder: dict, target: Optional[dict] = None,
+                 data_preprocessor: Optional[dict] = None, eval_seed: int = 0, init_cfg=None, **kwargs):
+        target = renamed_alias(type(self).__name__, kwargs, 'loss', 'target', target, None)
+        refuse_renamed(type(self).__name__, kwargs, {})
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.encoder = build_model(encoder)
+        self.target = build_target(target or dict(type=DEFAULT_TARGET))
         enc = self.encoder
-        derived = dict(in_dim=(enc.embed_dim, 'in_dim'), patch_size=(enc.patch_size, 'patch_size'),
-                       grid_size=(tuple(enc.grid_size), 'grid_size'), num_patches=(enc.num_patches, 'num_patches'),
-                       takes_all_tokens=(enc.with_mask_token, 'with_mask_token'))
+        try:
+            pred_dim = self.target.out_dim(enc.patch_size, enc.patch_embed.proj.in_channels)
+        except ValueError as err:
+            raise ValueError(f'model.target: {err}') from None
+        derived = dict(in_dim=(enc.embed_dim, 'encoder', 'in_dim'), patch_size=(enc.patch_size, 'encoder', 'patch_size'),
+                       grid_size=(tuple(enc.grid_size), 'encoder', 'grid_size'),
+                       num_patches=(enc.num_patches, 'encoder', 'num_patches'),
+                       takes_all_tokens=(enc.with_mask_token, 'encoder', 'with_mask_token'),
+                       pred_dim=(pred_dim, 'target', 'out_dim'))
         decoder = dict(decoder)
-        for key, (value, name) in derived.items():
+        for key, (value, source, name) in derived.items():
             stated = decoder.get(key, value)
             if (tuple(stated) if isinstance(stated, (list, tuple)) else stated) != value:
-                raise ValueError(f'model.decoder.{key}={stated} is inconsistent with the encoder '
-                                 f'({name}={value}); leave it out and it is taken from the encoder')
+                raise ValueError(f'model.decoder.{key}={stated} is inconsistent with the {source} '
+                                 f'({name}={value}); leave it out and it is taken from the {source}')
             decoder[key] = value
         del decoder['num_patches']  # grid_size says it
         self.decoder = build_model(decoder)
-        self.pixel_loss = build_model(loss or dict(type='MaskedPixelLoss'))
         self.eval_seed = eval_seed
 
     @property
@@ -61,9 +73,9 @@ class MaskedAutoencoder(BaseModel):
                 training loss does. Off: every patch.
 
         Returns:
-            pred: (B, L, p*p*3) in the loss's target space (per-patch normalised when
-                ``norm_pix`` is on), patch values ordered row, column, channel; with ``partial``
-                the rows of the patches not decoded are 0.
+            pred: (B, L, T) in the target's space, T its ``out_dim`` (pixel targets: p*p*3 values
+                ordered row, column, channel, per-patch normalised by ``NormalizedPixelTarget``);
+                with ``partial`` the rows of the patches not decoded are 0.
             mask: (B, L), 1 = masked; with ``partial``, 1 = masked and decoded, the M patches
                 per sample the loss covers (``MAEDecoder.num_decoded``).
         """
@@ -77,14 +89,12 @@ class MaskedAutoencoder(BaseModel):
         """(B, 3, H, W) -> ``{'loss': scalar}``, the masked-patch reconstruction loss (in training
         with ``decode_fraction`` < 1, over the decoded masked patches only)."""
         pred, mask = self.reconstruct(imgs, noise, partial=self.training)
-        return dict(loss=self.pixel_loss(pred, patchify(imgs, self.patch_size), mask))
+        return dict(loss=self.target.loss(pred, self.target.targets(imgs, self.patch_size), mask))
 
     def per_sample_loss(self, imgs: torch.Tensor, noise: Optional[torch.Tensor] = None) -> torch.Tensor:
         """(B, 3, H, W) -> (B,), each sample's loss over all its masked patches (every patch decoded)."""
         pred, mask = self.reconstruct(imgs, noise)
-        target = self.pixel_loss.target(patchify(imgs, self.patch_size))
-        per_patch = ((pred - target) ** 2).mean(dim=-1)
-        return (per_patch * mask).sum(1) / mask.sum(1)
+        return self.target.per_sample_loss(pred, self.target.targets(imgs, self.patch_size), mask)
 
     def eval_noise(self, imgs: torch.Tensor) -> torch.Tensor:
         """(B, L) masking noise from a generator seeded with ``eval_seed``: the same every call."""
