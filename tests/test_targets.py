@@ -196,7 +196,7 @@ def test_bad_targets_are_refused_naming_the_key_and_the_allowed_values():
         HOGTarget(gaussian_window=24).targets(torch.randn(1, 3, 64, 64), 8)
     with pytest.raises(ValueError, match=r'the image size 64 x 60 is not a multiple of patch_size=8'):
         HOGTarget().targets(torch.randn(1, 3, 64, 60), 8)
-    with pytest.raises(ValueError, match=r'model.decoder.pred_dim=192 is inconsistent with the target \(pred_dim=27\)'):
+    with pytest.raises(ValueError, match=r'model.decoder.pred_dim=192 is inconsistent with the target \(out_dim=27\)'):
         MaskedAutoencoder(encoder=dict(type='MAEEncoder', arch='tiny', pretrain_img_size=64, patch_size=8),
                           decoder=dict(type='MAEDecoder', pred_dim=192), target=dict(type='HOGTarget'))
     with pytest.raises(TypeError, match=r"'loss' is the old name of 'target'; pass only 'target'"):
