@@ -28,6 +28,10 @@ from PIL import Image
 
 from mae_mm.registry import TRANSFORMS
 
+# The workers' whole pipeline on this path: it does RandomResizedCrop + flip and nothing else
+# (mae_mm.launch.config_checks.check_gpu_decode_pipeline refuses any other step at launch).
+GPU_DECODE_TRANSFORMS = ('LoadJpegBytes', 'RandomResizedCropParams', 'RandomFlipParams', 'PackJpegBytes')
+
 
 @TRANSFORMS.register_module()
 class LoadJpegBytes(BaseTransform):

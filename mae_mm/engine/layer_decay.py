@@ -40,7 +40,8 @@ class ViTLayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
 
     ``paramwise_cfg`` keys:
         layer_decay_rate (float): The per-layer decay (0.65 for ViT-B fine-tuning).
-        num_layers (int, optional): L; inferred from the ``blocks.N`` names when omitted.
+        num_layers (int, optional): L; inferred from the ``blocks.N`` names of all parameters,
+            frozen ones included, when omitted (so a partial fine-tune's scales are the full one's).
         no_decay (list[str]): What takes no weight decay: ``'1d'`` (every 1-D parameter:
             biases and norm weights), ``'norm'`` (parameters of normalisation layers only),
             ``'bias'``, or a parameter name (``'cls_token'``, ``'pos_embed'``) matched
@@ -79,8 +80,9 @@ class ViTLayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         return False
 
     def add_params(self, params: List[dict], module: nn.Module, prefix: str = '', **kwargs) -> None:
-        named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
-        num_layers = self.num_layers or infer_num_layers([n for n, _ in named])
+        every = list(module.named_parameters())
+        named = [(n, p) for n, p in every if p.requires_grad]
+        num_layers = self.num_layers or infer_num_layers([n for n, _ in every])
         owner = {id(p): m for m in module.modules() for p in m.parameters(recurse=False)}
         groups = {}
         for name, param in named:

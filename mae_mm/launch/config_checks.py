@@ -97,3 +97,34 @@ def count_accumulation_in_auto_scale_lr(cfg: Config) -> None:
               f'auto_scale_lr.base_batch_size_per_step={per_step} images per step, and '
               f'auto_scale_lr.base_batch_size becomes {per_step} / {counts} = {per_step / counts:g} '
               "for mmengine's Runner.scale_lr (whose ratio counts one iteration's images)", 'current')
+
+
+def check_gpu_decode_pipeline(cfg: Config) -> None:
+    """Refuses, before anything is built, a training pipeline the GPU decode path cannot run.
+
+    With ``model.data_preprocessor.type`` ``JpegDecodeDataPreprocessor`` the workers only read bytes
+    and draw a RandomResizedCrop box and a flip (:mod:`mae_mm.datasets.gpu_decode`); the GPU
+    decodes, crops, resizes and flips. Any other step of ``train_dataloader``'s pipelines (Table 1e's
+    "none", fixed-size crop and colour-jitter variants, ``configs/_base_/datasets/mae-pretrain-aug_*.py``,
+    or a CPU loader) would only fail at the first batch. Raises ``ValueError`` naming each such step.
+    """
+    model = cfg.get('model') or {}
+    preprocessor = str((model.get('data_preprocessor') or {}).get('type', ''))
+    if preprocessor.rsplit('.', 1)[-1] != 'JpegDecodeDataPreprocessor':
+        return
+    from mae_mm.datasets.gpu_decode import GPU_DECODE_TRANSFORMS
+    loader = cfg.get('train_dataloader') or {}
+    refused = []
+    for key, dataset_cfg in _dataset_cfgs(loader.get('dataset'), 'train_dataloader.dataset'):
+        for i, step in enumerate(dataset_cfg.get('pipeline') or []):
+            name = str(step.get('type', step) if isinstance(step, dict) else step)
+            if name.rsplit('.', 1)[-1] not in GPU_DECODE_TRANSFORMS:
+                refused.append(f'  {key}.pipeline[{i}]: {name}')
+    if refused:
+        raise ValueError(
+            f'model.data_preprocessor.type={preprocessor} (the GPU decode path) runs RandomResizedCrop + '
+            f'horizontal flip only, with the workers\' pipeline {list(GPU_DECODE_TRANSFORMS)}; it cannot run:\n'
+            + '\n'.join(refused) + '\nThe other augmentations of Table 1e (none: resize + centre crop; a '
+            'fixed-size random crop; RandomResizedCrop + colour jitter; configs/_base_/datasets/mae-pretrain-aug_*.py) '
+            'run on the CPU pipeline: use a pretraining config without gpudecode (LoadCheckedImage and '
+            'MAEDataPreprocessor).')

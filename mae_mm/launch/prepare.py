@@ -18,7 +18,7 @@ from mae_mm.engine.preemption import checked_signals, install_signal_handlers
 from mae_mm.engine.resume import checkpoint_problem, find_resumable_checkpoint
 from mae_mm.runtime import setup_runtime
 from mae_mm.visualization.vis_backends import vis_backend_configs
-from .config_checks import check_data_paths, count_accumulation_in_auto_scale_lr
+from .config_checks import check_data_paths, check_gpu_decode_pipeline, count_accumulation_in_auto_scale_lr
 from .cpu_distributed import setup_cpu_distributed
 from .cuda_ops_check import check_cuda_ops
 from .schedule_checks import check_schedule
@@ -54,7 +54,7 @@ class RunRequest:
 
 def prepare_run(request: RunRequest) -> Config:
     """The config a Runner builds for ``request``, checked; raises before anything is built when
-    a checkpoint, a data path, a test set, the schedule or the mmcv ops do not fit."""
+    a checkpoint, a data path, a test set, the schedule, the GPU decode pipeline or the mmcv ops do not fit."""
     if request.mode not in ('train', 'test'):
         raise ValueError(f"RunRequest.mode must be 'train' or 'test', got {request.mode!r}")
     setup_runtime()
@@ -66,6 +66,7 @@ def prepare_run(request: RunRequest) -> Config:
     if request.mode == 'train':
         catch_preemption_signals_early(cfg)
         check_schedule(cfg, as_written, request.config)
+        check_gpu_decode_pipeline(cfg)
     else:
         for key in ('test_dataloader', 'test_evaluator'):
             if cfg.get(key) is None:

@@ -19,6 +19,7 @@ def _size(arch, mae_checkpoint, patch_size=None):
 # --cfg-options model.backbone.init_cfg.checkpoint=PATH, as tools/transfer.py does)
 vit_sizes = dict(
     tiny_p8=_size('tiny', 'work_dirs/demo/pretrain/epoch_40.pth', patch_size=8),  # the CPU demo
+    small_p16=_size('small', 'work_dirs/mae_vit-small-p16_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth'),
     base_p16=_size('base', 'work_dirs/mae_vit-base-p16_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth'),
     large_p16=_size('large', 'work_dirs/mae_vit-large-p16_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth'),
     huge_p14=_size('huge', 'work_dirs/mae_vit-huge-p14_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth'),

@@ -5,6 +5,9 @@ from typing import Optional
 VIT_ARCHS = {
     # for tests and the CPU demo
     'tiny': dict(embed_dim=192, depth=6, num_heads=3, mlp_ratio=4.0, patch_size=16),
+    # ViT-S/16 as timm's vit_small_patch16_224 and DeiT-S (mmpretrain's 'deit-small'); mmpretrain's
+    # 'small' is another model: the original ViT code's 768 wide, 8 deep, 8 heads, MLP ratio 3
+    'small': dict(embed_dim=384, depth=12, num_heads=6, mlp_ratio=4.0, patch_size=16),
     'base': dict(embed_dim=768, depth=12, num_heads=12, mlp_ratio=4.0, patch_size=16),
     'large': dict(embed_dim=1024, depth=24, num_heads=16, mlp_ratio=4.0, patch_size=16),
     'huge': dict(embed_dim=1280, depth=32, num_heads=16, mlp_ratio=4.0, patch_size=14),

@@ -79,7 +79,8 @@ class Mlp(nn.Module):
 
 
 class Block(nn.Module):
-    """x + DropPath(Attn(LN(x))), then x + DropPath(MLP(LN(x))).
+    """x + DropPath(Attn(LN(x))), then x + DropPath(MLP(LN(x))): the attention sub-block (``norm1``,
+    ``attn``, ``drop_path1``) and the MLP sub-block (``norm2``, ``mlp``, ``drop_path2``).
 
     Args:
         dim (int): Token width.
@@ -97,22 +98,28 @@ class Block(nn.Module):
             window's grid in a window block).
     """
 
+    # the modules of each residual branch (``rel_pos_bias`` is None where there is no bias)
+    SUB_BLOCKS = dict(attn=('norm1', 'attn', 'rel_pos_bias', 'drop_path1'), mlp=('norm2', 'mlp', 'drop_path2'))
+
     def __init__(self, dim: int, num_heads: int, mlp_ratio: float = 4.0, qkv_bias: bool = True,
                  drop_path: float = 0.0, norm_eps: float = 1e-6, window_size: int = 0,
                  rel_pos_bias: Optional[Callable[[Attention], nn.Module]] = None):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=norm_eps)
         self.attn = Attention(dim, num_heads, qkv_bias=qkv_bias)
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+        # one stochastic-depth module per residual branch (timm's names), so that a branch can be
+        # put in eval mode alone (partial fine-tuning of the MLP sub-block); the same draws as one shared
+        self.drop_path1 = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.norm2 = nn.LayerNorm(dim, eps=norm_eps)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        self.drop_path2 = DropPath(drop_path) if drop_path > 0 else nn.Identity()
         self.window_size = window_size
         self.rel_pos_bias = rel_pos_bias(self.attn) if rel_pos_bias is not None else None
 
     def forward(self, x: torch.Tensor, grid_hw: Optional[Tuple[int, int]] = None) -> torch.Tensor:
         """(B, N, D) -> (B, N, D); ``grid_hw`` (h, w) is the patch grid, needed by windows and the bias."""
-        x = x + self.drop_path(self.attention(self.norm1(x), grid_hw))
-        return x + self.drop_path(self.mlp(self.norm2(x)))
+        x = x + self.drop_path1(self.attention(self.norm1(x), grid_hw))
+        return x + self.drop_path2(self.mlp(self.norm2(x)))
 
     def attention(self, x: torch.Tensor, grid_hw: Optional[Tuple[int, int]]) -> torch.Tensor:
         """(B, N, D) normalised tokens -> (B, N, D), over the whole grid or window by window."""

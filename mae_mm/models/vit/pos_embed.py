@@ -33,10 +33,13 @@ def sincos_2d_table(embed_dim: int, grid_hw, cls_token: bool = True) -> torch.Te
 def resample_pos_embed(pos_embed: torch.Tensor, new_hw, old_hw=None, num_prefix: int = 1) -> torch.Tensor:
     """Resamples a (1, P + h*w, D) table to (1, P + H*W, D), bicubically over the patch grid.
 
+    Each axis is scaled by its own factor (h -> H, w -> W: one ``F.interpolate`` to the size
+    (H, W), corners not aligned), so a grid may change its aspect (14 x 20 -> 16 x 16).
+
     Args:
         pos_embed: The table; the first ``num_prefix`` rows (cls) are kept as they are.
         new_hw: The target grid (H, W).
-        old_hw: The source grid; inferred as square when omitted.
+        old_hw: The source grid (h, w), row-major; inferred as square when omitted.
         num_prefix: Rows before the grid.
     """
     prefix, grid = pos_embed[:, :num_prefix], pos_embed[:, num_prefix:]

@@ -9,6 +9,7 @@ Each task names the image size its position table is laid out for in its own ter
 encoder and ViTDet: ``pretrain_img_size``; the classifier and segmentation backbones: their input
 ``img_size``) and passes it on as :class:`PlainViT`'s ``pos_embed_img_size``.
 """
+import math
 from typing import Callable, Optional, Sequence, Tuple
 
 import torch
@@ -42,7 +43,7 @@ class PlainViT(BaseModule):
     """A plain Vision Transformer with a fixed-init sin-cos position table.
 
     Args:
-        arch (str | dict): ``'tiny'``, ``'base'``, ``'large'``, ``'huge'`` or a dict with
+        arch (str | dict): ``'tiny'``, ``'small'``, ``'base'``, ``'large'``, ``'huge'`` or a dict with
             ``embed_dim``, ``depth``, ``num_heads``, ``patch_size`` (and ``mlp_ratio``).
         pos_embed_img_size (int | tuple): The image size whose patch grid the position table
             ``pos_embed`` is laid out for (``grid_size``: ``pos_embed_img_size // patch_size`` per
@@ -69,6 +70,10 @@ class PlainViT(BaseModule):
             ViT-H/14's in a 16-pixel model) is resampled at load: ``'bicubic'`` or ``'pinv'``
             (:func:`~mae_mm.models.vit.resample_patch_kernel`); ``None`` refuses it.
         with_checkpoint (bool): Activation checkpointing over the blocks while training.
+        checkpoint_pos_grid (tuple, optional): (h, w), the patch grid of the position table in a
+            checkpoint to load when that grid is not square (a 224 x 320 pretraining's (14, 20)):
+            a table of as many positions as ``grid_size`` is taken as laid out for ``grid_size``, a
+            square number of other positions as a square grid, and any other count needs this key.
         init_cfg (dict, optional): mmengine init config, e.g. ``dict(type='Pretrained', ...)``.
         **renamed: Old argument names: ``pretrain_img_size`` (read as ``pos_embed_img_size``);
             ``img_size`` is refused naming ``pos_embed_img_size`` (it is a task backbone's input size).
@@ -96,6 +101,7 @@ class PlainViT(BaseModule):
                  block_options: Optional[Callable[[int], dict]] = None,
                  patch_kernel_mode: Optional[str] = None,
                  with_checkpoint: bool = False,
+                 checkpoint_pos_grid: Optional[Sequence[int]] = None,
                  init_cfg: Optional[dict] = None,
                  **renamed):
         pos_embed_img_size = renamed_alias(type(self).__name__, renamed, 'pretrain_img_size', 'pos_embed_img_size',
@@ -119,6 +125,7 @@ class PlainViT(BaseModule):
             raise ValueError(f'final_norm=True with out_type {out_type!r}: that output never passes the final norm')
         self.patch_kernel_mode = None if patch_kernel_mode is None else checked_patch_kernel_mode(patch_kernel_mode)
         self.with_checkpoint = with_checkpoint
+        self.checkpoint_pos_grid = self._checked_grid(checkpoint_pos_grid)
 
         self.patch_embed = PatchEmbed(self.patch_size, in_chans, self.embed_dim)
         self.cls_token = nn.Parameter(torch.zeros(1, 1, self.embed_dim)) if cls_token else None
@@ -145,6 +152,15 @@ class PlainViT(BaseModule):
                 or list(out_indices) != sorted(set(out_indices)):
             raise ValueError(f'out_indices must be increasing block indices in [0, {self.depth}), got {out_indices}')
         return out_type, out_indices
+
+    @staticmethod
+    def _checked_grid(grid: Optional[Sequence[int]]) -> Optional[Tuple[int, int]]:
+        if grid is None:
+            return None
+        if isinstance(grid, (str, bytes)) or len(grid) != 2 or any(
+                isinstance(side, bool) or not isinstance(side, int) or side < 1 for side in grid):
+            raise ValueError(f'checkpoint_pos_grid must be (h, w), two positive integers (patches), got {grid!r}')
+        return tuple(grid)
 
     def _init_paper_weights(self) -> None:
         init_mae_weights(self)
@@ -202,8 +218,28 @@ class PlainViT(BaseModule):
         kernel when ``patch_kernel_mode`` is set (:func:`~mae_mm.models.vit.adapted_state_keys`)."""
         return ('pos_embed',) + (('patch_embed.proj.weight',) if self.patch_kernel_mode else ())
 
+    def source_pos_grid(self, num_positions: int, key: str = 'pos_embed') -> Tuple[int, int]:
+        """The (h, w) grid of a loaded position table of ``num_positions`` rows after the cls row, of
+        a count other than ``grid_size``'s: ``checkpoint_pos_grid`` when set, else the square
+        of that count; a ValueError naming ``checkpoint_pos_grid`` when neither fits."""
+        if self.checkpoint_pos_grid is not None:
+            h, w = self.checkpoint_pos_grid
+            if h * w != num_positions:
+                raise ValueError(f'{key}: the checkpoint\'s position table has {num_positions} positions, '
+                                 f'checkpoint_pos_grid={self.checkpoint_pos_grid} has {h * w}')
+            return h, w
+        side = math.isqrt(num_positions)
+        if side * side == num_positions:
+            return side, side
+        grids = [(h, num_positions // h) for h in range(1, num_positions + 1) if num_positions % h == 0]
+        raise ValueError(f'{key}: the checkpoint\'s position table has {num_positions} positions, not a square '
+                         f'grid, and cannot be resampled to {self.grid_size} without its (h, w): set '
+                         f'checkpoint_pos_grid of {type(self).__name__} to the grid it was laid out for, one of '
+                         f'{grids} (e.g. (14, 20) for a 224 x 320 input with 16-pixel patches)')
+
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        """Resamples a checkpoint's ``pos_embed`` to our grid (and its patch kernel to our patch size,
+        """Resamples a checkpoint's ``pos_embed`` to our grid, per axis from the grid
+        :meth:`source_pos_grid` gives (and its patch kernel to our patch size,
         with ``patch_kernel_mode``), then refuses any other shape mismatch but those a sub-module
         adapts when it loads (BEiT's bias tables).
 
@@ -214,7 +250,8 @@ class PlainViT(BaseModule):
         if key in state_dict and state_dict[key].shape != self.pos_embed.shape:
             src = state_dict[key]
             if src.dim() == 3 and src.shape[-1] == self.embed_dim:
-                state_dict[key] = resample_pos_embed(src, self.grid_size)
+                src_grid = self.source_pos_grid(src.shape[1] - 1, key)
+                state_dict[key] = resample_pos_embed(src, self.grid_size, src_grid)
         if self.patch_kernel_mode:
             fit_patch_kernel_in_state_dict(state_dict, prefix + 'patch_embed.proj.weight',
                                            self.patch_embed.proj.weight, self.patch_kernel_mode)
