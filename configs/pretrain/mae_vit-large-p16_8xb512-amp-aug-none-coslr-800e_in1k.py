@@ -1,7 +1,7 @@
 # Table 1e's "none" (84.0 cited; no flip, as the paper):
 # the ViT-L 800-epoch pretraining with the pipeline of
 # _base_/datasets/mae-pretrain-aug_none.py. Table 1's runs reconstruct pixels without per-patch norm
-# (model.loss.norm_pix=False); this config keeps the recipe's normalised pixels.
+# (--cfg-options model.target.type=PixelTarget); this config keeps the recipe's normalised pixels.
 _base_ = ['./mae_vit-large-p16_8xb512-amp-coslr-800e_in1k.py', '../_base_/datasets/mae-pretrain-aug_none.py']
 
 train_pipeline = _base_.pretrain_aug_pipeline
