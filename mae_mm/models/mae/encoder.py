@@ -5,12 +5,13 @@ import torch
 
 from mae_mm.registry import MODELS
 from ..vit import PlainViT, image_grid, refuse_renamed, resolve_arch
+from .mask_generators import build_mask_generator
 from .masking import random_masking
 
 
 @MODELS.register_module()
 class MAEEncoder(PlainViT):
-    """:class:`PlainViT` with random masking before the blocks; ``pos_embed`` stays frozen.
+    """:class:`PlainViT` with masking before the blocks; ``pos_embed`` stays frozen.
 
     Args:
         arch (str | dict): A preset of :data:`~mae_mm.models.vit.VIT_ARCHS` or a dict.
@@ -19,11 +20,14 @@ class MAEEncoder(PlainViT):
             ``pos_embed_img_size``).
         patch_size (int, optional): Overrides the preset's patch size.
         mask_ratio (float): Fraction of patches dropped per sample, in (0, 1).
+        mask_generator (dict, optional): How the masked patches are sampled (MAE Table 1f):
+            ``dict(type='RandomMasking')`` (the default), ``'BlockwiseMasking'`` or ``'GridMasking'``
+            with their arguments (``mae_mm/models/mae/mask_generators.py``, docs/masking.md).
         **kwargs: Other :class:`PlainViT` arguments (``with_checkpoint``, ``drop_path_rate``...).
     """
 
     def __init__(self, arch='base', pretrain_img_size=224, patch_size: Optional[int] = None,
-                 mask_ratio: float = 0.75, **kwargs):
+                 mask_ratio: float = 0.75, mask_generator: Optional[dict] = None, **kwargs):
         refuse_renamed(type(self).__name__, kwargs, dict(
             img_size='the stored position grid is set by pretrain_img_size, the pretraining input size',
             pos_embed_img_size='the position table is laid out for pretrain_img_size here'), others_allowed=True)
@@ -32,8 +36,15 @@ class MAEEncoder(PlainViT):
         super().__init__(arch=arch, pos_embed_img_size=size, patch_size=patch_size, **kwargs)
         self.pretrain_img_size = size
         if not 0.0 < mask_ratio < 1.0:
-            raise ValueError(f'mask_ratio must lie in (0, 1), got {mask_ratio}')
+            raise ValueError(f'model.encoder.mask_ratio must lie in (0, 1), got {mask_ratio}')
         self.mask_ratio = mask_ratio
+        self.mask_generator = build_mask_generator(mask_generator, self.grid_size, mask_ratio)
+
+    def masking_noise(self, batch_size: int, device, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """(B, L) masking noise of the configured generator on ``device`` (the patches with the largest
+        noise are masked), drawn from ``generator`` (``None``: torch's default one). Training, evaluation's
+        ``eval_noise`` and the reconstruction panels all draw their masks here."""
+        return self.mask_generator(batch_size, device, generator)
 
     def forward(self, imgs: torch.Tensor, noise: Optional[torch.Tensor] = None
                 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -41,7 +52,7 @@ class MAEEncoder(PlainViT):
 
         Args:
             imgs: (B, C, H, W) at ``pretrain_img_size``.
-            noise: Optional (B, L) masking noise (smallest kept).
+            noise: Optional (B, L) masking noise (smallest kept); :meth:`masking_noise` if omitted.
 
         Returns:
             latent: (B, 1 + K, D), K = int(L * (1 - mask_ratio)), after the final norm.
@@ -52,6 +63,8 @@ class MAEEncoder(PlainViT):
             raise ValueError(f'MAE pretraining expects {self.pretrain_img_size} inputs (pretrain_img_size), '
                              f'got {tuple(imgs.shape[-2:])}')
         x, _ = self.patch_tokens(imgs)
+        if noise is None:
+            noise = self.masking_noise(x.shape[0], x.device)
         x, mask, ids_restore = random_masking(x, self.mask_ratio, noise)
         x, _ = self.run_blocks(self.with_cls_token(x))  # no grid: the visible tokens are a random subset
         return self.norm(x), mask, ids_restore

@@ -4,6 +4,12 @@ from typing import Optional, Tuple
 import torch
 
 
+def kept_count(length: int, mask_ratio: float) -> int:
+    """How many of ``length`` tokens stay visible: ``int(length * (1 - mask_ratio))``. Every mask
+    generator masks exactly ``length - kept_count(length, mask_ratio)`` of them."""
+    return int(length * (1 - mask_ratio))
+
+
 def random_masking(x: torch.Tensor, mask_ratio: float, noise: Optional[torch.Tensor] = None
                    ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Keeps a random ``int(L * (1 - mask_ratio))`` tokens of each sample.
@@ -19,7 +25,7 @@ def random_masking(x: torch.Tensor, mask_ratio: float, noise: Optional[torch.Ten
         ids_restore: (B, L), indices that undo the shuffle: ``shuffled.gather(1, ids_restore)``.
     """
     b, length, dim = x.shape
-    keep = int(length * (1 - mask_ratio))
+    keep = kept_count(length, mask_ratio)
     if noise is None:
         noise = torch.rand(b, length, device=x.device)
     elif noise.shape != (b, length):
