@@ -38,7 +38,8 @@ class MaskGenerator:
         self.num_masked = self.num_patches - kept_count(self.num_patches, mask_ratio)
 
     def __call__(self, batch_size: int, device, generator: Optional[torch.Generator] = None) -> torch.Tensor:
-        """(B, L) noise on ``device``; the patches with the largest noise are masked."""
+        """(B, L) noise on ``device``; the patches with the largest noise are masked. ``generator``: a CPU
+        ``torch.Generator`` to draw from, or ``None`` for torch's default one."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
