@@ -80,6 +80,7 @@ def test_pretrain_configs_carry_the_paper_recipe(path):
         crop = cfg.train_dataloader.dataset.pipeline[1]
         assert (crop.scale, tuple(crop.crop_ratio_range), crop.interpolation) == (224, (0.2, 1.0), 'bicubic')
     assert cfg.model.encoder.mask_ratio == 0.75 and cfg.model.target == dict(type='NormalizedPixelTarget')
+    assert cfg.model.encoder.mask_generator == dict(type='RandomMasking')  # Table 1f: random sampling
     assert cfg.optim_wrapper.dtype == 'bfloat16'
     arch = re.search(r'vit-(small|base|large|huge)-', path).group(1)
     assert cfg.model.encoder.arch == arch

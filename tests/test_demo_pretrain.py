@@ -1,14 +1,17 @@
 """The demo pretraining through the real runner: it learns, saves, reloads and draws."""
+import glob
 import json
 import os.path as osp
 
 import pytest
+import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 from PIL import Image
 
 from conftest import DEMO_PRETRAIN, ROOT, read_scalars, run_tool
+from helpers.panel_checks import generator_mask, grey_patches
 
 pytestmark = pytest.mark.slow  # every test here runs the tools
 
@@ -60,3 +63,9 @@ def test_visualisation_draws_four_panels_per_image(demo_pretrain, demo_data, tmp
     with Image.open(out) as img:
         width, height = img.size
     assert width >= 4 * 64 and height >= 2 * 64
+    # the grey patches of the tool's panel (seed 1) and of the last one the training hook drew (4 images,
+    # seed 0) are the default mask generator's (random) masks for those seeds
+    [hook_png] = glob.glob(osp.join(demo_pretrain, '*', 'vis_data', 'vis_image', 'reconstruction_40.png'))
+    for png, num, seed in ((str(out), 2, 1), (hook_png, 4, 0)):
+        expected = generator_mask(dict(type='RandomMasking'), num, grid=8, ratio=0.75, seed=seed)
+        assert torch.equal(grey_patches(png, num, grid=8, patch_px=8), expected), png

@@ -1,11 +1,13 @@
 """Draws MAE reconstructions: original | masked input | reconstruction | reconstruction + visible.
 
     python tools/visualize_reconstruction.py CONFIG CHECKPOINT IMAGE [IMAGE ...] --out PNG [--seed S]
+        [--cfg-options KEY=VALUE ...]
 
 Each image goes through the config's test pipeline (resize and centre crop) and the model's
 data preprocessor, then one row of four panels is drawn (mae_mm/visualization/reconstruction_panel.py,
 the drawing ReconstructionVisHook uses during training). The masking noise comes from a generator
-seeded with --seed. With ``NormalizedPixelTarget`` (the default target) the predicted patches are
+seeded with --seed, drawn by the model's mask generator (``model.encoder.mask_generator``: the masks
+it trains with). With ``NormalizedPixelTarget`` (the default target) the predicted patches are
 mapped back to pixels with each true patch's mean and variance.
 
 A model with a ``HOGTarget`` predicts HOG, not pixels; its two right columns are then titled
@@ -20,7 +22,7 @@ import os.path as osp
 
 import mmcv
 import torch
-from mmengine.config import Config
+from mmengine.config import Config, DictAction
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
@@ -38,6 +40,9 @@ def parse_args():
     parser.add_argument('--out', required=True, help='output PNG')
     parser.add_argument('--seed', type=int, default=0, help='seed of the masking noise')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={},
+                        help='override config keys, e.g. model.encoder.mask_generator.type=BlockwiseMasking '
+                             '(another mask generator\'s panel of the same weights)')
     return parser.parse_args()
 
 
@@ -54,6 +59,7 @@ def main():
     setup_runtime()
     args = parse_args()
     cfg = Config.fromfile(args.config)
+    cfg.merge_from_dict(args.cfg_options)
     DefaultScope.get_instance('visualize_reconstruction', scope_name=cfg.get('default_scope', 'mae_mm'))
     model = MODELS.build(cfg.model)
     load_checkpoint(model, args.checkpoint, map_location='cpu')
@@ -62,11 +68,12 @@ def main():
     pipeline = test_pipeline(cfg)
     batch = pseudo_collate([pipeline(dict(img_path=path)) for path in args.images])
     imgs = model.data_preprocessor(batch, training=False)['inputs']
-    noise = masking_noise(len(args.images), model.encoder.num_patches, args.seed)
+    noise = masking_noise(model.encoder, len(args.images), args.seed)
     canvas = reconstruction_panel(model, imgs, noise)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     mmcv.imwrite(canvas[..., ::-1], args.out)
-    print(f'wrote {args.out}: {len(args.images)} image(s), mask ratio {model.encoder.mask_ratio}, seed {args.seed}')
+    print(f'wrote {args.out}: {len(args.images)} image(s), mask ratio {model.encoder.mask_ratio}, '
+          f'{model.encoder.mask_generator!r}, seed {args.seed}')
 
 
 if __name__ == '__main__':

@@ -20,7 +20,8 @@ class ReconstructionVisHook(Hook):
     hands it to the runner's visualiser (``add_image(name, panel, step=epoch)``: a PNG under
     vis_data/vis_image/ with the local backend, an image in TensorBoard or W&B).
 
-    The images are picked and the noise drawn from generators of their own seeded with ``seed``;
+    The images are picked and the noise drawn (by the model's mask generator) from generators of their
+    own seeded with ``seed``;
     the python, numpy and torch random states are put back after each panel, so the hook does
     not change training. Labels are not needed (a flat folder of images will do).
 
@@ -62,7 +63,7 @@ class ReconstructionVisHook(Hook):
             indices = sorted(rng.choice(len(dataset), self.num_images, replace=False).tolist())
             self.batch = pseudo_collate([dataset[i] for i in indices])
             self.image_paths = [dataset.get_data_info(i).get('img_path') for i in indices]
-            self.noise = masking_noise(self.num_images, self._model(runner).encoder.num_patches, self.seed)
+            self.noise = masking_noise(self._model(runner).encoder, self.num_images, self.seed)
         finally:
             restore_random_state(state)
         print_log(f'ReconstructionVisHook: panels of {self.image_paths} every {self.interval} epochs',

@@ -17,10 +17,11 @@ HOG_TITLES = ('original', 'masked', 'HOG of the image', 'predicted HOG + visible
 MIN_PANEL_PX = 160  # small inputs are enlarged (nearest neighbour) to at least this width
 
 
-def masking_noise(num_images: int, num_patches: int, seed: int) -> torch.Tensor:
-    """(num_images, num_patches) uniform noise from a generator of its own seeded with ``seed``
-    (the global torch generator is not touched)."""
-    return torch.rand(num_images, num_patches, generator=torch.Generator().manual_seed(seed))
+def masking_noise(encoder, num_images: int, seed: int) -> torch.Tensor:
+    """(num_images, L) masking noise of ``encoder``'s mask generator (an :class:`~mae_mm.models.MAEEncoder`),
+    on the CPU, from a generator of its own seeded with ``seed`` (the global torch generator is not
+    touched): the panels show the masks the model trains with."""
+    return encoder.masking_noise(num_images, 'cpu', torch.Generator().manual_seed(seed))
 
 
 @torch.no_grad()

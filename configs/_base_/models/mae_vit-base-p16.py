@@ -14,7 +14,9 @@ model = dict(
         to_rgb=True,
         non_blocking=True),
     # with_checkpoint=True on both trades recomputation for activation memory (L/H)
-    encoder=dict(type='MAEEncoder', arch=vit.arch, pretrain_img_size=224, mask_ratio=0.75, with_checkpoint=False),
+    # mask_generator: RandomMasking (the paper's), BlockwiseMasking or GridMasking (docs/masking.md)
+    encoder=dict(type='MAEEncoder', arch=vit.arch, pretrain_img_size=224, mask_ratio=0.75,
+                 mask_generator=dict(type='RandomMasking'), with_checkpoint=False),
     decoder=dict(type='MAEDecoder', embed_dim=512, depth=8, num_heads=16, with_checkpoint=False),
     # what the decoder predicts (Table 1d): NormalizedPixelTarget, PixelTarget or HOGTarget (docs/targets.md)
     target=dict(type='NormalizedPixelTarget'),

@@ -5,8 +5,8 @@ import torch
 
 
 def num_visible(length: int, mask_ratio: float) -> int:
-    """The tokens each sample keeps, ``int(L * (1 - mask_ratio))``; the other ``L - int(L * (1 - mask_ratio))``
-    are masked."""
+    """K, how many of ``length`` tokens each sample keeps visible: ``int(length * (1 - mask_ratio))``.
+    Every mask generator masks exactly the other ``length - K``."""
     return int(length * (1 - mask_ratio))
 
 

@@ -97,10 +97,10 @@ class MaskedAutoencoder(BaseModel):
         return self.target.per_sample_loss(pred, self.target.targets(imgs, self.patch_size), mask)
 
     def eval_noise(self, imgs: torch.Tensor) -> torch.Tensor:
-        """(B, L) masking noise from a generator seeded with ``eval_seed``: the same every call."""
+        """(B, L) masking noise of the encoder's mask generator, drawn from a generator seeded with
+        ``eval_seed``: the same every call."""
         gen = torch.Generator(device='cpu').manual_seed(self.eval_seed)
-        noise = torch.rand(imgs.shape[0], self.encoder.num_patches, generator=gen)
-        return noise.to(imgs.device)
+        return self.encoder.masking_noise(imgs.shape[0], imgs.device, gen)
 
     def train_step(self, data: dict, optim_wrapper: OptimWrapper) -> Dict[str, torch.Tensor]:
         """One optimisation step, shaped for ``torch.compile`` (mmengine's ``compile`` key).
