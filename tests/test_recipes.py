@@ -111,7 +111,7 @@ def last_checkpoint_of(pretrain_config):
 def test_transfer_configs_default_to_the_1600_epoch_checkpoint(path):
     """Issue 13 (2): the cited 83.6 / 85.9 / 86.9 fine-tune and 68.0 / 75.8 linear-probe numbers
     (FINETUNE.md; the paper's Table 3) are for 1600-epoch pretraining."""
-    size = re.search(r'vit-(base-p16|large-p16|huge-p14)', osp.basename(path)).group(1)
+    size = re.search(r'vit-(small-p16|base-p16|large-p16|huge-p14)', osp.basename(path)).group(1)
     pretrain = osp.join(CONFIGS, 'pretrain', f'mae_vit-{size}_8xb512-amp-coslr-1600e_in1k.py')
     expected = last_checkpoint_of(pretrain)
     assert expected.endswith('epoch_1600.pth')
