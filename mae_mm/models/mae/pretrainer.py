@@ -41,7 +41,8 @@ class MaskedAutoencoder(BaseModel):
             pred_dim = self.target.out_dim(enc.patch_size, enc.patch_embed.proj.in_channels)
         except ValueError as err:
             raise ValueError(f'model.target: {err}') from None
-        derived = dict(in_dim=(enc.embed_dim, 'encoder', 'in_dim'), patch_size=(enc.patch_size, 'encoder', 'patch_size'),
+        derived = dict(in_dim=(enc.embed_dim, 'encoder', 'in_dim'),
+                       patch_size=(enc.patch_size, 'encoder', 'patch_size'),
                        grid_size=(tuple(enc.grid_size), 'encoder', 'grid_size'),
                        num_patches=(enc.num_patches, 'encoder', 'num_patches'),
                        takes_all_tokens=(enc.with_mask_token, 'encoder', 'with_mask_token'),
