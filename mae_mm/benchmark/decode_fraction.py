@@ -17,7 +17,6 @@ share is what the counter attributes to the ``MAEDecoder`` module, its forward a
 """
 import logging
 import statistics
-import time
 from dataclasses import dataclass
 from typing import Callable, List, Sequence, Tuple
 
@@ -32,7 +31,7 @@ from mae_mm.registry import MODELS
 
 from .batches import synthetic_batches, task_of
 from .references import optim_wrapper_cfg
-from .step import Refused, StepOptions, resolved, sync
+from .step import Refused, StepOptions, resolved, seconds_per_step
 
 PAPER_FRACTIONS = (1.0, 0.5, 0.25)
 
@@ -121,21 +120,18 @@ def time_decode_fractions(config: str, fractions: Sequence[float] = PAPER_FRACTI
     on_ready(f'{type(model).__name__}: {type(wrapper).__name__}, {type(wrapper.optimizer).__name__}, '
              f'batch {options.batch}, amp {options.amp}')
 
-    def run(fraction: float, steps: int) -> None:
-        model.decoder.decode_fraction = fraction
-        for _ in range(steps):
-            model.train_step(data, optim_wrapper=wrapper)
+    def step() -> None:
+        model.train_step(data, optim_wrapper=wrapper)
 
     for fraction in fractions:
-        run(fraction, options.warmup)
+        model.decoder.decode_fraction = fraction
+        for _ in range(options.warmup):
+            step()
     window_ms = {fraction: [] for fraction in fractions}
     for _ in range(options.windows):  # the fractions take turns
         for fraction in fractions:
-            sync(options.device)
-            start = time.perf_counter()
-            run(fraction, options.steps)
-            sync(options.device)
-            window_ms[fraction].append(1e3 * (time.perf_counter() - start) / options.steps)
+            model.decoder.decode_fraction = fraction
+            window_ms[fraction].append(1e3 * seconds_per_step(options.device, options.steps, step))
 
     visible = model.encoder.num_visible
     figures = []

@@ -104,6 +104,16 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def seconds_per_step(device: str, steps: int, step: Callable[[], object]) -> float:
+    """One timed window: ``steps`` calls of ``step``, the device synchronised at both ends; seconds per call."""
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync(device)
+    return (time.perf_counter() - start) / steps
+
+
 def compile_model(model, whole_step: bool) -> str:
     """mmengine's compile=True (``train_step``) where the model's own train_step allows it (mmengine's
     default train_step fails to compile inside the optimizer step on torch 2.14), else ``forward``;
@@ -148,12 +158,7 @@ class Contender:
 
     def window(self):
         options = self.options
-        sync(options.device)
-        start = time.perf_counter()
-        for _ in range(options.steps):
-            self.step()
-        sync(options.device)
-        self.rates.append(options.batch * options.steps / (time.perf_counter() - start))
+        self.rates.append(options.batch / seconds_per_step(options.device, options.steps, self.step))
 
     def timing(self) -> Timing:
         if self.memory_gib is not None:
