@@ -50,3 +50,14 @@ def run(*args, timeout=900, check=True, threads=None, env=None):
         raise AssertionError(f'{" ".join(args)} failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n'
                              f'{proc.stderr[-4000:]}')
     return proc
+
+
+def status_without(names, work, blocked):
+    """``tools/transfer.py --status WORK`` in a process where the packages ``names`` raise
+    ImportError (first on its PYTHONPATH, a folder ``blocked`` of packages that do)."""
+    for name in names:
+        os.makedirs(blocked / name, exist_ok=True)
+        (blocked / name / '__init__.py').write_text(f"raise ImportError('{name} is blocked in this test')\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(blocked), ROOT]), PYTHONUNBUFFERED='1')
+    return subprocess.run([sys.executable, 'tools/transfer.py', '--status', str(work)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)

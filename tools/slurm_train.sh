@@ -8,7 +8,8 @@
 # resumable), and the job requeues itself and resumes exactly, up to MAX_RESTARTS times. The log
 # appends to WORK_DIR/slurm-<jobid>.out. With --eval CHECKPOINT the job trains nothing: it runs
 # tools/test.py CONFIG CHECKPOINT (the args then go to test.py; tools/transfer.py evaluates a
-# pretraining checkpoint so).
+# pretraining checkpoint so); CHECKPOINT must exist unless SBATCH_ARGS holds --dependency= (a study
+# submits the evaluation behind the pretraining job that writes it).
 #
 # Environment: GPUS (processes in all, default 8), GPUS_PER_NODE (default: the partition's GPUs
 # from sinfo, 0 on CPU-only nodes: then no --gres request and training runs on gloo),
@@ -23,7 +24,11 @@
 set -euo pipefail
 EVAL=()
 if [ "${1:-}" = --eval ]; then
-  [ $# -ge 2 ] && [ -f "$2" ] || { echo "$0: --eval needs an existing checkpoint, not '${2:-}'" >&2; exit 2; }
+  # a checkpoint that a job this one depends on (SBATCH_ARGS --dependency=) is still to write may not exist yet
+  case " ${SBATCH_ARGS:-} " in
+    *" --dependency="*) [ $# -ge 2 ] && [ -n "$2" ] || { echo "$0: --eval needs a checkpoint" >&2; exit 2; } ;;
+    *) [ $# -ge 2 ] && [ -f "$2" ] || { echo "$0: --eval needs an existing checkpoint, not '${2:-}'" >&2; exit 2; } ;;
+  esac
   EVAL=(--eval "$2")
   shift 2
 fi

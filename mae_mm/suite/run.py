@@ -27,7 +27,7 @@ from .request import SuiteRequest
 def start(request: SuiteRequest, root: str) -> int:
     """Plans ``request`` (the project at ``root``), then runs what is left of it: locally to the
     end (then prints its status), or submitted to Slurm. ``--dry-run`` prints the plan only."""
-    if not osp.isfile(request.checkpoint):
+    if not request.pretrain and not osp.isfile(request.checkpoint):
         raise NotAPretrainingCheckpoint(f'checkpoint not found: {request.checkpoint}')
     if request.launcher == 'slurm':
         require_sbatch()
@@ -38,7 +38,8 @@ def start(request: SuiteRequest, root: str) -> int:
     work_dir, manifest = plan.work_dir, plan.manifest
     discard(work_dir, plan.discard, manifest['checkpoint'])  # only now: every check passed with the old run intact
     if plan.points:
-        convert_if_needed(root, work_dir, manifest['checkpoint'])
+        if manifest['checkpoint']:
+            convert_if_needed(root, work_dir, manifest['checkpoint'])
     else:
         say(f'nothing to run in {work_dir}: every point has ended')
     if plan.points or plan.fresh:
@@ -61,7 +62,9 @@ def show_status(work_dir: str, wait: float = 0.0) -> int:
     if manifest is None:
         raise RunRefused(f'{work_dir} holds no manifest.json: not a suite run')
     follow(work_dir, manifest, wait)
-    print(f'{work_dir}: {manifest["checkpoint"]["path"]} with {manifest["suite"]["path"]} ({manifest["launcher"]})')
+    source = (f'a study of {manifest["study"]["config"]}' if manifest.get('study')
+              else manifest['checkpoint']['path'])
+    print(f'{work_dir}: {source} with {manifest["suite"]["path"]} ({manifest["launcher"]})')
     for line in status_lines(work_dir, manifest):
         print('  ' + line)
     if all_ended(manifest):

@@ -1,8 +1,10 @@
 """The command lines that run a point through the project's tools, and the metrics file they write.
 
 The checkpoint reaches every stage on the command line: a training stage through
-``--cfg-options model.backbone.init_cfg.checkpoint=...`` of ``tools/train.py``, an evaluation
-(of that checkpoint, or of a training's newest one) as ``tools/test.py``'s CHECKPOINT argument.
+``--cfg-options model.backbone.init_cfg.checkpoint=...`` of ``tools/train.py`` (the random-init
+row: ``model.backbone.init_cfg=None``, the backbone's own initialisation), an evaluation (of that
+checkpoint, or of a training's newest one) as ``tools/test.py``'s CHECKPOINT argument. A study's
+pretraining stage starts from nothing and is evaluated by the ``pretrain`` stage, not here.
 """
 import json
 import os.path as osp
@@ -12,16 +14,25 @@ from typing import Dict, List, Optional
 from ..plan.points import SEED_KEY
 
 INIT_CHECKPOINT_KEY = 'model.backbone.init_cfg.checkpoint'
+NO_INIT = {'model.backbone.init_cfg': None}  # the random-init row
 
 
-def cfg_options(point: Dict, weights: Optional[str] = None) -> List[str]:
-    """The ``--cfg-options`` words of a point: its overrides, its seed, and for a training stage
-    the checkpoint it starts from (``weights``)."""
+def start_options(stage: Dict, weights: Optional[str]) -> Dict:
+    """The options that give a transfer training its starting weights: ``weights``, or none at all
+    (random init) when ``weights`` is None. Nothing for an evaluation (the weights are test.py's
+    CHECKPOINT) or for pretraining."""
+    if not stage['train'] or stage.get('pretraining'):
+        return {}
+    return dict(NO_INIT) if weights is None else {INIT_CHECKPOINT_KEY: weights}
+
+
+def cfg_options(point: Dict, start: Optional[Dict] = None) -> List[str]:
+    """The ``--cfg-options`` words of a point: its overrides, its seed, and what it starts from
+    (:func:`start_options`)."""
     options = dict(point['overrides'])
     if point['seed'] is not None:
         options[SEED_KEY] = point['seed']
-    if weights is not None:
-        options[INIT_CHECKPOINT_KEY] = weights
+    options.update(start or {})
     return [f'{k}={v}' for k, v in options.items()]
 
 

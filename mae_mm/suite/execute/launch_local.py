@@ -16,9 +16,9 @@ from typing import Dict, List, Optional
 
 from mae_mm.exit_codes import PREEMPTED
 from ..console import say
-from ..plan.graph import starting_weights
+from ..plan.graph import block_dependants, point_weights, upstream_point
 from ..plan.manifest import point_dir, point_log, write_manifest
-from .commands import cfg_options, read_metrics, test_command, train_command
+from .commands import cfg_options, read_metrics, start_options, test_command, train_command
 from .logs import failure_reason, train_progress
 
 
@@ -51,14 +51,15 @@ def _run_logged(cmd: List[str], log_path: str, label: str, interval: float, root
     return proc.returncode
 
 
-def run_point(root: str, stage: Dict, point: Dict, folder: str, log_path: str, weights: str, gpus: int,
+def run_point(root: str, stage: Dict, point: Dict, folder: str, log_path: str, weights: Optional[str], gpus: int,
               interval: float = 30.0) -> Dict:
-    """Trains (unless ``stage['train']`` is False) from ``weights`` and evaluates one point in
-    ``folder``; returns its metrics (``{results key: value}``). Raises :class:`PointInterrupted`,
-    or RuntimeError with the reason."""
+    """Trains (unless ``stage['train']`` is False) from ``weights`` (None: from no checkpoint) and
+    evaluates one point in ``folder``; returns its metrics (``{results key: value}``; none for a
+    study's pretraining, which must end with its ``point['checkpoint']``). Raises
+    :class:`PointInterrupted`, or RuntimeError with the reason."""
     os.makedirs(folder, exist_ok=True)
     label = f'{point["stage"]}{"/" + point["name"] if point["name"] else ""}'
-    options = cfg_options(point, weights if stage['train'] else None)
+    options = cfg_options(point, start_options(stage, weights))
     evaluated = weights
     if stage['train']:
         rc = _run_logged(train_command(root, stage, folder, options, gpus), log_path, label, interval, root)
@@ -68,6 +69,11 @@ def run_point(root: str, stage: Dict, point: Dict, folder: str, log_path: str, w
             raise RuntimeError(failure_reason(log_path, rc))
         with open(osp.join(folder, 'last_checkpoint')) as f:
             evaluated = f.read().strip()
+        if stage.get('pretraining'):
+            if osp.abspath(evaluated) != osp.abspath(point['checkpoint']):
+                raise RuntimeError(f'the pretraining ended with {evaluated}, not the {point["checkpoint"]} its '
+                                   'transfers start from')
+            return {}
     out = osp.join(folder, 'metrics.json')
     rc = _run_logged(test_command(root, stage, folder, evaluated, options, gpus, out), log_path, label, interval, root)
     if rc != 0:
@@ -83,7 +89,13 @@ def run_local(root: str, work_dir: str, manifest: Dict, points: List[Dict], gpus
         name = point['stage']
         stage = manifest['stages'][name]['stage']
         label = name + (f'/{point["name"]}' if point['name'] else '')
-        weights = starting_weights(manifest, name)
+        upstream = upstream_point(manifest, point)
+        if upstream is not None and upstream['status'] != 'done':
+            block_dependants(manifest)
+            write_manifest(work_dir, manifest)
+            say(f'{label}: skipped: {point["reason"]}')
+            continue
+        weights = point_weights(manifest, point)
         resumed = point['status'] == 'interrupted'
         point.update(status='running', pid=os.getpid(), host=socket.gethostname(), reason=None,
                      started=time.time())
@@ -104,6 +116,6 @@ def run_local(root: str, work_dir: str, manifest: Dict, points: List[Dict], gpus
             say(f'{label}: failed: {err}')
         else:
             point.update(status='done', metrics=metrics, ended=time.time())
-            say(f'{label}: done in {point["ended"] - point["started"]:.0f} s: '
-                + ', '.join(f'{k}={v:.4g}' for k, v in metrics.items()))
+            say(f'{label}: done in {point["ended"] - point["started"]:.0f} s'
+                + ''.join(f', {k}={v:.4g}' for k, v in metrics.items()))
         write_manifest(work_dir, manifest)

@@ -4,6 +4,12 @@
 (sweeps, seeds) as one job array, a task per point; plus a collection job, ``--dependency=afterany``
 on them, that runs ``tools/transfer.py --status`` and so writes the tables once every point has
 ended. Returns at once; :mod:`.poll` follows the jobs.
+
+In a study the points of a transfer stage are grouped by the pretraining point they start from:
+a job (or array) per group, submitted with ``--dependency=afterok:<that pretraining job>`` and
+``--kill-on-invalid-dep=yes``, so it starts once that training has completed and Slurm cancels it
+when the training ends any other way (:func:`mae_mm.suite.plan.graph.block_dependants` then
+marks it ``skipped``, and the next command resubmits it behind the new pretraining job).
 """
 import os
 import os.path as osp
@@ -15,9 +21,9 @@ from typing import Dict, List, Optional
 
 from ..console import say
 from ..errors import SlurmError
-from ..plan.graph import starting_weights
+from ..plan.graph import point_weights, upstream_point
 from ..plan.manifest import point_dir, stage_dir, write_manifest
-from .commands import cfg_options, option_words
+from .commands import cfg_options, option_words, start_options
 
 
 def require_sbatch() -> None:
@@ -34,8 +40,12 @@ def _sbatch_output(cmd: List[str], env: Dict) -> str:
     return proc.stdout.strip().splitlines()[-1].split(';')[0]
 
 
-def _env(gpus: int, **extra: str) -> Dict:
-    return dict(os.environ, GPUS=str(gpus), PYTHON=os.environ.get('PYTHON', sys.executable), **extra)
+def _env(gpus: int, after: Optional[str] = None, **extra: str) -> Dict:
+    """The launcher's environment: ``after``, a job this one waits for (``afterok``)."""
+    env = dict(os.environ, GPUS=str(gpus), PYTHON=os.environ.get('PYTHON', sys.executable), **extra)
+    if after:
+        env['SBATCH_ARGS'] = f'{env.get("SBATCH_ARGS", "")} --dependency=afterok:{after} --kill-on-invalid-dep=yes'
+    return env
 
 
 def _slurm_train(root: str, partition: str, job_name: str, stage: Dict, weights: str, work_dir: str) -> List[str]:
@@ -46,22 +56,29 @@ def _slurm_train(root: str, partition: str, job_name: str, stage: Dict, weights:
             osp.join(root, stage['config']), work_dir]
 
 
-def _options(stage: Dict, point: Dict, weights: str) -> List[str]:
-    return option_words(cfg_options(point, weights if stage['train'] else None))
+def _options(stage: Dict, point: Dict, weights: Optional[str]) -> List[str]:
+    return option_words(cfg_options(point, start_options(stage, weights)))
 
 
-def submit_point(root: str, partition: str, stage: Dict, point: Dict, folder: str, weights: str, gpus: int) -> str:
-    """Submits one point; returns its job id."""
+def _eval_out(stage: Dict, path: str) -> Dict:
+    """MAE_MM_EVAL_OUT (tools/test.py's metrics after training), unless the stage is a study's pretraining."""
+    return {} if stage.get('pretraining') else dict(MAE_MM_EVAL_OUT=path)
+
+
+def submit_point(root: str, partition: str, stage: Dict, point: Dict, folder: str, weights: Optional[str], gpus: int,
+                 after: Optional[str] = None) -> str:
+    """Submits one point (after job ``after`` has completed, when given); returns its job id."""
     os.makedirs(folder, exist_ok=True)
-    name = f'mae_mm-{point["stage"]}' + (f'-{point["name"]}' if point['name'] else '')
+    name = f'mae_mm-{point["stage"]}' + (f'-{point["name"]}'.replace('/', '-') if point['name'] else '')
     cmd = _slurm_train(root, partition, name, stage, weights, folder) + _options(stage, point, weights)
-    return _sbatch_output(cmd, _env(gpus, MAE_MM_EVAL_OUT=osp.join(folder, 'metrics.json')))
+    return _sbatch_output(cmd, _env(gpus, after, **_eval_out(stage, osp.join(folder, 'metrics.json'))))
 
 
 def submit_array(root: str, partition: str, stage: Dict, points: List[Dict], folders: List[str],
-                 stage_folder: str, weights: str, gpus: int) -> List[str]:
-    """Submits the points of one stage as one job array (task i runs ``points[i]`` in
-    ``folders[i]``; their logs go to ``stage_folder``); returns the tasks' job ids, ``ARRAY_i``."""
+                 stage_folder: str, weights: Optional[str], gpus: int, after: Optional[str] = None) -> List[str]:
+    """Submits points of one stage (starting from the same ``weights``) as one job array (task i
+    runs ``points[i]`` in ``folders[i]``; their logs go to ``stage_folder``), after job ``after``
+    when given; returns the tasks' job ids, ``ARRAY_i``."""
     os.makedirs(stage_folder, exist_ok=True)
     lines = []
     for point, folder in zip(points, folders):
@@ -75,7 +92,7 @@ def submit_array(root: str, partition: str, stage: Dict, points: List[Dict], fol
         f.write('\n'.join(lines) + '\n')
     cmd = _slurm_train(root, partition, f'mae_mm-{points[0]["stage"]}', stage, weights, stage_folder)
     # MAE_MM_EVAL_OUT relative: a file in each task's work dir
-    array = _sbatch_output(cmd, _env(gpus, POINTS_FILE=points_file, MAE_MM_EVAL_OUT='metrics.json'))
+    array = _sbatch_output(cmd, _env(gpus, after, POINTS_FILE=points_file, **_eval_out(stage, 'metrics.json')))
     return [f'{array}_{i}' for i in range(len(points))]
 
 
@@ -90,28 +107,39 @@ def submit_collection(root: str, partition: str, work_dir: str, job_ids: List[st
     return _sbatch_output(cmd, dict(os.environ))
 
 
-def run_slurm(root: str, work_dir: str, manifest: Dict, points: List[Dict], gpus: Optional[int]) -> None:
-    """One job per stage of one point, one job array per stage of several; then the collection
-    job. Records every job id in the manifest as it is submitted."""
-    by_stage: Dict[str, List[Dict]] = {}
+def _groups(manifest: Dict, points: List[Dict]) -> List[List[Dict]]:
+    """The points in submission groups: one per stage, and per pretraining point in a study's
+    transfer stages (each group one job or array), in the order given."""
+    groups: Dict[tuple, List[Dict]] = {}
     for point in points:
-        by_stage.setdefault(point['stage'], []).append(point)
+        groups.setdefault((point['stage'], point.get('upstream')), []).append(point)
+    return list(groups.values())
+
+
+def run_slurm(root: str, work_dir: str, manifest: Dict, points: List[Dict], gpus: Optional[int]) -> None:
+    """One job per group of one point, one job array per group of several (:func:`_groups`), a
+    study's transfers behind their pretraining point's job; then the collection job. Records every
+    job id in the manifest as it is submitted."""
     jobs = []
-    for name, stage_points in by_stage.items():
+    for group in _groups(manifest, points):
+        name = group[0]['stage']
         stage = manifest['stages'][name]['stage']
-        weights = starting_weights(manifest, name)
-        folders = [point_dir(work_dir, manifest, name, p) for p in stage_points]
+        weights = point_weights(manifest, group[0])
+        upstream = upstream_point(manifest, group[0])
+        after = upstream['job_id'] if upstream is not None and upstream['status'] == 'running' else None
+        folders = [point_dir(work_dir, manifest, name, p) for p in group]
         args = (root, manifest['partition'], stage)
-        if len(stage_points) == 1:
-            ids = [submit_point(*args, stage_points[0], folders[0], weights, gpus or stage['gpus'])]
+        if len(group) == 1:
+            ids = [submit_point(*args, group[0], folders[0], weights, gpus or stage['gpus'], after)]
             logs = [None]
         else:
             stage_folder = stage_dir(work_dir, name, stage['train'])
-            ids = submit_array(*args, stage_points, folders, stage_folder, weights, gpus or stage['gpus'])
+            ids = submit_array(*args, group, folders, stage_folder, weights, gpus or stage['gpus'], after)
             logs = [osp.join(stage_folder, f'slurm-{job}.out') for job in ids]
-        for point, job, log in zip(stage_points, ids, logs):
+        for point, job, log in zip(group, ids, logs):
             point.update(status='running', job_id=job, log=log, reason=None, submitted=time.time())
-            say(f'{name}{"/" + point["name"] if point["name"] else ""}: submitted as job {job}')
+            say(f'{name}{"/" + point["name"] if point["name"] else ""}: submitted as job {job}'
+                + (f', after job {after}' if after else ''))
         jobs.append(ids[0].split('_')[0] if len(ids) > 1 else ids[0])  # an array's id covers its tasks
         write_manifest(work_dir, manifest)
     if jobs:

@@ -1,6 +1,8 @@
 """Following a Slurm run: ``squeue`` and ``scontrol show job`` (clusters without an accounting
 database have no ``sacct``) move running points to done, failed or interrupted. A requeued job
-(pending again after a preemption) counts as running."""
+(pending again after a preemption) counts as running. A study's transfer jobs whose pretraining
+job ended without its checkpoint are cancelled (``scancel``) and marked ``skipped``
+(:func:`mae_mm.suite.plan.graph.block_dependants`)."""
 import os.path as osp
 import subprocess
 import time
@@ -8,6 +10,7 @@ from typing import Dict, Optional, Tuple
 
 from mae_mm.exit_codes import PREEMPTED
 from ..errors import SlurmError
+from ..plan.graph import block_dependants
 from ..plan.manifest import iter_points, point_dir, point_log, read_manifest, write_manifest
 from .commands import read_metrics
 from .logs import failure_reason
@@ -45,7 +48,7 @@ def refresh_slurm(work_dir: str, manifest: Dict) -> bool:
     metrics files; returns whether any changed."""
     active = [(s, p) for s, p in iter_points(manifest) if p['status'] == 'running' and p.get('job_id')]
     if not active:
-        return False
+        return cancel_blocked(manifest)
     queue = queue_states()
     changed = False
     for name, point in active:
@@ -56,7 +59,10 @@ def refresh_slurm(work_dir: str, manifest: Dict) -> bool:
         metrics_file = osp.join(point_dir(work_dir, manifest, name, point), 'metrics.json')
         ended, exit_code = ended_state(point['job_id'])
         log = point_log(work_dir, manifest, name, point)
-        if osp.isfile(metrics_file) and ended in (None, 'COMPLETED'):
+        if manifest['stages'][name]['stage'].get('pretraining') and ended in (None, 'COMPLETED') \
+                and osp.isfile(point['checkpoint']):  # a study's pretraining: its checkpoint, no metrics
+            point.update(status='done', metrics={}, ended=time.time())
+        elif osp.isfile(metrics_file) and ended in (None, 'COMPLETED'):
             try:
                 point.update(status='done', metrics=read_metrics(manifest['stages'][name]['stage'], metrics_file),
                              ended=time.time())
@@ -69,7 +75,18 @@ def refresh_slurm(work_dir: str, manifest: Dict) -> bool:
             point.update(status='failed', reason=f'job {point["job_id"]} ended ({ended or "gone from the queue"}) '
                                                  f'without metrics: {failure_reason(log)} (log {log})')
         changed = True
-    return changed
+    return cancel_blocked(manifest) or changed
+
+
+def cancel_blocked(manifest: Dict) -> bool:
+    """Cancels the jobs of points left waiting on a pretraining job that ended without its
+    checkpoint (Slurm may have cancelled them already: ``--kill-on-invalid-dep``); returns whether
+    any point changed."""
+    before = [p['status'] for _, p in iter_points(manifest)]
+    blocked = block_dependants(manifest)
+    if blocked:
+        subprocess.run(['scancel', *[p['job_id'] for p in blocked]], capture_output=True, text=True)
+    return before != [p['status'] for _, p in iter_points(manifest)]
 
 
 def current_manifest(work_dir: str) -> Optional[Dict]:

@@ -5,21 +5,22 @@ import os.path as osp
 import shutil
 import subprocess
 import sys
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from ..console import say
 from ..errors import RunRefused
 from ..plan.manifest import CONVERTED, MANIFEST, OUTPUTS
 
 
-def discard(work_dir: str, dirs: List[str], ckpt: Dict) -> None:
-    """Removes ``dirs`` (never one holding the checkpoint) and the run's manifest and outputs, and says so."""
+def discard(work_dir: str, dirs: List[str], ckpt: Optional[Dict]) -> None:
+    """Removes ``dirs`` (never one holding the checkpoint ``ckpt``; None for a study) and the run's
+    manifest and outputs, and says so."""
     if not dirs:
         return
-    say(f'--replace: discarding the previous run in {work_dir} ({", ".join(dirs)}); this checkpoint '
-        f'({ckpt["sha256"][:12]}) starts every stage afresh')
+    this = f'this checkpoint ({ckpt["sha256"][:12]})' if ckpt else 'this study'
+    say(f'--replace: discarding the previous run in {work_dir} ({", ".join(dirs)}); {this} starts every stage afresh')
     for d in dirs:
-        if osp.isdir(d) and not osp.abspath(ckpt['path']).startswith(osp.abspath(d) + os.sep):
+        if osp.isdir(d) and not (ckpt and osp.abspath(ckpt['path']).startswith(osp.abspath(d) + os.sep)):
             shutil.rmtree(d)
     for name in OUTPUTS + (MANIFEST, CONVERTED):
         if osp.exists(osp.join(work_dir, name)):

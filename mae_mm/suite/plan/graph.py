@@ -2,33 +2,50 @@
 
 A stage record of the manifest is ``{'stage': suite stage, 'needs': [...], 'points': [...]}``.
 ``needs`` names the nodes a stage starts from: :data:`~.manifest.CHECKPOINT` (the run's input
-checkpoint, converted when it is not ours) or another stage of the run. Every stage of today's
-suites, the evaluation-only ``pretrain`` and each transfer, needs the checkpoint alone; a stage
-that evaluates another stage's checkpoint (a fine-tune's, say) names that stage, and :func:`order`
-puts it after.
+checkpoint, converted when it is not ours) or another stage of the run, and :func:`order` puts it
+after them. In a suite run every stage needs the checkpoint alone. In a study
+(:mod:`.study`) the transfer stages need :data:`~.manifest.PRETRAINING`, and each of their points
+names the pretraining point it starts from, its ``upstream``: a point runs once that one is done,
+and is ``skipped`` (``blocked_by`` it) when that one ended otherwise.
+
+A point whose ``upstream`` is :data:`RANDOM_INIT` starts from no checkpoint at all (the random-init
+row: the same transfer recipe from the backbone's own initialisation).
 """
 from typing import Dict, List, Optional
 
 from ..console import say
 from ..errors import RunRefused
-from .manifest import CHECKPOINT, ENDED, interrupt_if_gone, iter_points
-from .points import grid
+from .manifest import CHECKPOINT, ENDED, PRETRAINING, interrupt_if_gone, iter_points
+from .points import grid, sweeps_of_stage
+
+RANDOM_INIT = 'random-init'  # a point's upstream (and its name's prefix) in the random-init row
 
 
-def build_stages(stages: Dict, sweeps: Dict, seeds: Optional[int], kind: str) -> Dict:
+def point_record(point: Dict, stage_name: str, stage: Dict, upstream: Optional[str] = None) -> Dict:
+    """A manifest point, pending, from a grid point (``name``, ``overrides``, ``seed``)."""
+    return dict(point, stage=stage_name, config=stage['config'], upstream=upstream, status='pending', reason=None,
+                metrics=None, job_id=None, log=None, pid=None, host=None)
+
+
+def random_init_points(sweeps: Dict, seeds: Optional[int]) -> List[Dict]:
+    """The random-init row's grid points of a training stage: ``random-init[/<point>]``."""
+    return [dict(p, name='/'.join(n for n in (RANDOM_INIT, p['name']) if n)) for p in grid(sweeps, seeds)]
+
+
+def build_stages(stages: Dict, sweeps: Dict, seeds: Optional[int], kind: str, random_init: bool = False) -> Dict:
     """The manifest's ``stages`` for the suite ``stages`` with every point pending. A training
-    stage gets the sweep grid times the seeds; an evaluation-only stage one point, skipped for a
-    checkpoint that is not ours (``kind``)."""
+    stage gets the sweep grid (its keys: :func:`~.points.sweeps_of_stage`) times the seeds, and
+    with ``random_init`` the same points again from no checkpoint; an evaluation-only stage one
+    point, skipped for a checkpoint that is not ours (``kind``)."""
     out = {}
     for name, stage in stages.items():
-        points = grid(sweeps, seeds) if stage['train'] else grid({}, None)
-        records = []
-        for p in points:
-            record = dict(p, stage=name, config=stage['config'], status='pending', reason=None, metrics=None,
-                          job_id=None, log=None, pid=None, host=None)
-            if not stage['train'] and kind != 'mae_mm':
+        own = sweeps_of_stage(sweeps, name)
+        records = [point_record(p, name, stage) for p in (grid(own, seeds) if stage['train'] else grid({}, None))]
+        if not stage['train'] and kind != 'mae_mm':
+            for record in records:
                 record.update(status='skipped', reason=f'a {kind} checkpoint: no reconstruction loss of ours')
-            records.append(record)
+        if random_init and stage['train']:
+            records += [point_record(p, name, stage, RANDOM_INIT) for p in random_init_points(own, seeds)]
         out[name] = dict(stage=stage, needs=[CHECKPOINT], points=records)
     return out
 
@@ -46,7 +63,8 @@ def merge_previous(new: Dict, previous: Optional[Dict]) -> Dict:
             before = old.pop(point['name'], None)
             if before is None:
                 continue
-            for key in ('config', 'overrides', 'seed'):
+            before.setdefault('upstream', None)
+            for key in ('config', 'overrides', 'seed', 'upstream'):
                 if before[key] != point[key]:
                     raise RunRefused(f'stage {name} point {point["name"] or "(default)"} ran with {key}={before[key]!r}; '
                                      f'now {point[key]!r}: use another --work-dir')
@@ -79,9 +97,21 @@ def order(stages: Dict) -> List[str]:
     return done
 
 
+def upstream_point(manifest: Dict, point: Dict) -> Optional[Dict]:
+    """The pretraining point ``point`` starts from (None for the run's checkpoint or random init)."""
+    upstream = point.get('upstream')
+    if not upstream or upstream == RANDOM_INIT:
+        return None
+    for candidate in manifest['stages'][PRETRAINING]['points']:
+        if candidate['name'] == upstream:
+            return candidate
+    raise RunRefused(f'{point["stage"]} {point["name"]} starts from pretraining point {upstream}, which the run lacks')
+
+
 def to_run(manifest: Dict, retry_failed: bool) -> List[Dict]:
     """The points this command runs, stage after the stages it needs: pending and interrupted ones
-    (a local point whose transfer.py is gone is interrupted), failed ones with ``retry_failed``.
+    (a local point whose transfer.py is gone is interrupted), failed ones with ``retry_failed``,
+    and skipped ones that were waiting on a pretraining point that now runs again (or is done).
     Refuses while a point still runs."""
     for _, point in iter_points(manifest):
         interrupt_if_gone(manifest, point)
@@ -89,14 +119,47 @@ def to_run(manifest: Dict, retry_failed: bool) -> List[Dict]:
             raise RunRefused(f'{point["stage"]} {point["name"]} is running (pid {point["pid"]}, '
                              f'job {point["job_id"]}): wait for it, or follow it with --status')
     runnable = ('pending', 'interrupted') + (('failed',) if retry_failed else ())
+    for _, point in iter_points(manifest):
+        upstream = upstream_point(manifest, point) if point.get('blocked_by') else None
+        if point['status'] == 'skipped' and upstream is not None and upstream['status'] in runnable + ('done',):
+            point.update(status='pending', reason=None, blocked_by=None)
     return [p for name in order(manifest['stages']) for p in manifest['stages'][name]['points']
             if p['status'] in runnable]
 
 
-def starting_weights(manifest: Dict, name: str) -> str:
-    """The checkpoint stage ``name`` starts from: the run's (its converted copy for an official or
-    mmpretrain file)."""
-    needs = manifest['stages'][name]['needs']
-    if needs != [CHECKPOINT]:
-        raise RunRefused(f'stage {name} needs {needs}: this tool starts stages from the run checkpoint only')
+def point_weights(manifest: Dict, point: Dict) -> Optional[str]:
+    """The checkpoint a point starts from: its pretraining point's final one in a study, none in the
+    random-init row (nor for a study's pretraining itself), else the run's (its converted copy for an official or mmpretrain file)."""
+    if point.get('upstream') == RANDOM_INIT or point['stage'] == PRETRAINING:
+        return None
+    upstream = upstream_point(manifest, point)
+    if upstream is not None:
+        return upstream['checkpoint']
+    if manifest['stages'][point['stage']]['needs'] != [CHECKPOINT]:
+        raise RunRefused(f'stage {point["stage"]} needs {manifest["stages"][point["stage"]]["needs"]} '
+                         'but its point names no pretraining point')
     return manifest['checkpoint']['converted'] or manifest['checkpoint']['path']
+
+
+def block_dependants(manifest: Dict) -> List[Dict]:
+    """Marks ``skipped`` (``blocked_by`` the pretraining point) every point still waiting on a
+    pretraining point that ended without its checkpoint: interrupted, failed or skipped. Returns the
+    points that had a Slurm job (still queued behind a dependency that can no longer be met, or
+    cancelled by Slurm for it): the caller cancels them. The next command runs them again behind the
+    new pretraining job (:func:`to_run`)."""
+    if PRETRAINING not in manifest['stages']:
+        return []
+    cancelled = []
+    for _, point in iter_points(manifest):
+        upstream = upstream_point(manifest, point)
+        if upstream is None or upstream['status'] not in ('interrupted', 'failed', 'skipped'):
+            continue
+        if point['status'] not in ('pending', 'running', 'interrupted'):
+            continue
+        if point['status'] in ('running', 'interrupted') and point.get('job_id'):
+            cancelled.append(point)
+        again = ('the next run resubmits it behind the resumed pretraining' if upstream['status'] == 'interrupted'
+                 else 'it runs again when that point does (--retry-failed)')
+        point.update(status='skipped', blocked_by=upstream['name'],
+                     reason=f'pretraining {upstream["name"]} ended {upstream["status"]}: {again}')
+    return cancelled

@@ -30,6 +30,7 @@ VERSION = 1
 STATUSES = ('pending', 'running', 'interrupted', 'done', 'failed', 'skipped')
 ENDED = ('done', 'failed', 'skipped')
 CHECKPOINT = 'checkpoint'  # the node of the stage graph that is the run's input checkpoint
+PRETRAINING = 'pretraining'  # a study's stage that pretrains every point of its grid (mae_mm.suite.plan.study)
 LOCAL_LOG = 'transfer.log'  # a local point's tools' output, in its folder
 OUTPUTS = ('results.json', 'results.md', 'results.png', 'curves.png')  # mae_mm.suite.report.outputs
 CONVERTED = 'pretrained_converted.pth'  # an official or mmpretrain checkpoint, converted into the run

@@ -2,6 +2,9 @@
 
 A point is ``{'name': str, 'overrides': {key: value}, 'seed': int or None}``; its name is its work
 dir under the stage's (``''`` for the one point of a stage without sweeps or seeds).
+
+A sweep is ``KEY=V1,V2`` (every training stage of the run) or ``STAGE:KEY=V1,V2`` (that stage
+only, e.g. ``partial:model.backbone.trainable_blocks=1,4``); :func:`parse_sweeps` reads both.
 """
 import ast
 import itertools
@@ -19,17 +22,35 @@ def parse_value(text: str):
         return text
 
 
-def parse_sweeps(specs: List[str]) -> Dict[str, list]:
-    """``['optim_wrapper.optimizer.lr=1e-4,2e-4']`` -> ``{'optim_wrapper.optimizer.lr': [1e-4, 2e-4]}``."""
+def parse_sweeps(specs: List[str], flag: str = '--sweep') -> Dict[str, list]:
+    """``['optim_wrapper.optimizer.lr=1e-4,2e-4']`` -> ``{'optim_wrapper.optimizer.lr': [1e-4, 2e-4]}``;
+    a ``STAGE:`` prefix stays part of the key (:func:`sweeps_of_stage` splits it)."""
     sweeps = {}
     for spec in specs or ():
         key, sep, values = spec.partition('=')
         if not sep or not key or not values:
-            raise ValueError(f'--sweep {spec!r}: expected KEY=V1[,V2...]')
-        if key == SEED_KEY:
-            raise ValueError(f'--sweep {spec!r}: use --seeds N for seeds')
+            raise ValueError(f'{flag} {spec!r}: expected KEY=V1[,V2...]')
+        if key.rpartition(':')[2] == SEED_KEY:
+            raise ValueError(f'{flag} {spec!r}: use --seeds N for seeds')
+        if key in sweeps:
+            raise ValueError(f'{flag} {spec!r}: {key} is swept twice')
         sweeps[key] = [parse_value(v) for v in values.split(',')]
     return sweeps
+
+
+def sweeps_of_stage(sweeps: Dict[str, list], stage: str) -> Dict[str, list]:
+    """The keys of ``sweeps`` that apply to ``stage``: unprefixed ones and ``stage:`` ones (prefix dropped)."""
+    out = {}
+    for key, values in sweeps.items():
+        scope, _, bare = key.rpartition(':')
+        if not scope or scope == stage:
+            out[bare] = values
+    return out
+
+
+def sweep_scopes(sweeps: Dict[str, list]) -> List[str]:
+    """The stage names that ``STAGE:KEY`` sweeps name."""
+    return sorted({k.rpartition(':')[0] for k in sweeps if ':' in k})
 
 
 def _short(key: str, value) -> str:

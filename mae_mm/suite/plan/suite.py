@@ -5,7 +5,7 @@ from typing import Dict
 
 from ..errors import SuiteError
 
-STAGE_NAMES = ('pretrain', 'finetune', 'linprobe', 'coco', 'ade20k')
+STAGE_NAMES = ('pretrain', 'finetune', 'linprobe', 'partial', 'coco', 'ade20k')
 STAGE_KEYS = {'config', 'gpus', 'metrics', 'select', 'train', 'lower_is_better'}
 
 
@@ -55,7 +55,7 @@ def pick_stages(suite: Dict, only: str) -> Dict:
     'linear-probe' are accepted for 'finetune' and 'linprobe'."""
     if not only:
         return suite['stages']
-    aliases = {'fine-tune': 'finetune', 'linear-probe': 'linprobe'}
+    aliases = {'fine-tune': 'finetune', 'linear-probe': 'linprobe', 'partial-finetune': 'partial'}
     wanted = [aliases.get(s.strip(), s.strip()) for s in only.split(',') if s.strip()]
     missing = [s for s in wanted if s not in suite['stages']]
     if missing:

@@ -11,13 +11,18 @@ def bar_chart(manifest: Dict, results: Dict, out: str) -> None:
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
-    shown = [r for r in rows(manifest, results) if not r[0].startswith('pretrain')]
+    shown = [r for r in rows(manifest, results) if not r.label.startswith('pretrain ')]
     fig, ax = plt.subplots(figsize=(max(4, 1.4 * len(shown)), 3.2))
     xs = range(len(shown))
-    ax.bar([x - 0.2 for x in xs], [r[1] for r in shown], 0.4, yerr=[r[2] or 0 for r in shown], label='ours')
-    ax.bar([x + 0.2 for x in xs], [r[3] or 0 for r in shown], 0.4, label='cited')
+    bars = [('ours', [r.ours for r in shown], [r.std or 0 for r in shown])]
+    if any(r.random_init is not None for r in shown):
+        bars.append(('random init', [r.random_init or 0 for r in shown], [r.random_init_std or 0 for r in shown]))
+    bars.append(('cited', [r.cited or 0 for r in shown], None))
+    width = 0.8 / len(bars)
+    for i, (label, values, errors) in enumerate(bars):
+        ax.bar([x + (i - (len(bars) - 1) / 2) * width for x in xs], values, width, yerr=errors, label=label)
     ax.set_xticks(list(xs))
-    ax.set_xticklabels([r[0].replace(' (%)', '') for r in shown], fontsize=7, rotation=20)
+    ax.set_xticklabels([r.label.replace(' (%)', '') for r in shown], fontsize=7, rotation=20)
     ax.set_ylabel('%')
     ax.legend(fontsize=8)
     fig.tight_layout()

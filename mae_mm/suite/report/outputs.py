@@ -1,4 +1,5 @@
-"""A finished run's outputs, written together: results.json, results.md, results.png, curves.png."""
+"""A finished run's outputs, written together: results.json, results.md, results.png, curves.png
+(a study's: :mod:`.study` and :mod:`.study_chart`)."""
 import glob
 import json
 import os
@@ -10,6 +11,8 @@ from ..plan.manifest import iter_points, manifest_path, point_dir
 from .charts import bar_chart
 from .curves import draw
 from .results import RESULTS, collect
+from .study import collect_study, study_table
+from .study_chart import study_chart
 from .tables import table
 
 
@@ -17,6 +20,8 @@ def _curve_dirs(work_dir: str, manifest: Dict):
     """The done training points' folders, after the pretraining run's own (when it has curves)."""
     dirs = [point_dir(work_dir, manifest, s, p) for s, p in iter_points(manifest)
             if p['status'] == 'done' and manifest['stages'][s]['stage']['train']]
+    if not manifest.get('checkpoint'):  # a study: its pretraining points are training points of the run
+        return dirs
     pretrain_dir = osp.dirname(osp.abspath(manifest['checkpoint']['path']))
     if manifest['checkpoint']['kind'] == 'mae_mm' and glob.glob(
             osp.join(pretrain_dir, '**', 'vis_data', 'scalars.json'), recursive=True):
@@ -33,11 +38,16 @@ def write_outputs(work_dir: str, manifest: Dict) -> str:
     if fresh:
         with open(md) as f:
             return f.read()
-    results = collect(manifest)
-    text = table(manifest, results)
+    if manifest.get('study'):
+        results = collect_study(manifest)
+        text = study_table(results)
+        study_chart(results, osp.join(work_dir, 'results.png'))
+    else:
+        results = collect(manifest)
+        text = table(manifest, results)
+        bar_chart(manifest, results, osp.join(work_dir, 'results.png'))
     with open(md, 'w') as f:
         f.write(text)
-    bar_chart(manifest, results, osp.join(work_dir, 'results.png'))
     keys = ['loss', 'knn/top1'] + sorted({k for _, p in iter_points(manifest)
                                           for k in manifest['stages'][p['stage']]['stage']['metrics'].values()})
     try:

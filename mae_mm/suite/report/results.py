@@ -10,16 +10,22 @@ in percent, COCO AP as mmdet's fraction). With a sweep or seeds a stage also hol
 over seeds is best, with ``mean``, ``std`` (sample standard deviation; 0 for one seed) and ``n``;
 the stage's values are then that point's means. ``pretrain`` is there only for one of our
 pretraining checkpoints (an official or mmpretrain encoder has no reconstruction loss of ours).
+With ``--random-init`` there is also ``"random_init": {"<stage>": {...}}``, the same entries for
+the same transfer recipes from no checkpoint (a baseline for this recipe, not the paper's
+from-scratch recipe). A study's results.json has its own schema: :mod:`.study`.
 """
 import json
 import math
 import os.path as osp
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
+
+from ..plan.graph import RANDOM_INIT
 
 TABLE_SCALE = {'coco': 100.0}  # the tables show percent; mmdet reports COCO AP as a fraction
-LABELS = {'pretrain': 'pretrain', 'finetune': 'fine-tune', 'linprobe': 'linear probe', 'coco': 'COCO',
-          'ade20k': 'ADE20K'}
+LABELS = {'pretrain': 'pretrain', 'finetune': 'fine-tune', 'linprobe': 'linear probe', 'partial': 'partial fine-tune',
+          'coco': 'COCO', 'ade20k': 'ADE20K'}
 POINT_KEYS = ('points', 'chosen')
+RANDOM_INIT_LABEL = 'random init, this transfer recipe'  # the row (column) of the transfers from no checkpoint
 RESULTS = 'results.json'
 
 
@@ -51,19 +57,49 @@ def stage_results(stage: Dict, points: List[Dict]) -> Dict:
     return out
 
 
+def _unprefixed(point: Dict) -> Dict:
+    """A random-init point as the point of the same recipe from the checkpoint (name without its prefix)."""
+    return dict(point, name=point['name'].partition('/')[2])
+
+
 def collect(manifest: Dict) -> Dict:
     """results.json's content from a manifest whose points are all done or skipped."""
     results = dict(checkpoint={k: manifest['checkpoint'].get(k) for k in ('path', 'sha256', 'kind', 'converted')},
                    suite=manifest['suite']['path'])
+    baseline = {}
     for name, record in manifest['stages'].items():
-        done = [p for p in record['points'] if p['status'] == 'done']
+        done = [p for p in record['points'] if p['status'] == 'done' and p.get('upstream') != RANDOM_INIT]
         if done:
             results[name] = stage_results(record['stage'], done)
+        scratch = [_unprefixed(p) for p in record['points'] if p['status'] == 'done' and p.get('upstream') == RANDOM_INIT]
+        if scratch:
+            baseline[name] = stage_results(record['stage'], scratch)
+    if baseline:
+        results['random_init'] = baseline
     return results
 
 
-def rows(manifest: Dict, results: Dict) -> Iterator[Tuple[str, float, Optional[float], Optional[float]]]:
-    """(label, ours in table units, std or None, cited or None) per reported metric."""
+class Row(NamedTuple):
+    """One metric of a suite run's table, in table units: ours (± std over seeds), the random-init
+    baseline's (± std) where the run has it, and the cited figure."""
+
+    label: str
+    ours: float
+    std: Optional[float]
+    cited: Optional[float]
+    random_init: Optional[float] = None
+    random_init_std: Optional[float] = None
+
+
+def _value(entry: Optional[Dict], key: str, scale: float) -> Tuple[Optional[float], Optional[float]]:
+    if not entry or key not in entry:
+        return None, None
+    std = entry.get('chosen', {}).get('std', {}).get(key)
+    return entry[key] * scale, None if std is None else std * scale
+
+
+def rows(manifest: Dict, results: Dict) -> Iterator[Row]:
+    """A :class:`Row` per reported metric."""
     cited = manifest['suite'].get('cited', {})
     for name, record in manifest['stages'].items():
         if name not in results:
@@ -71,9 +107,9 @@ def rows(manifest: Dict, results: Dict) -> Iterator[Tuple[str, float, Optional[f
         scale = TABLE_SCALE.get(name, 1.0)
         unit = ' (%)' if name != 'pretrain' else ' (val, masked)'
         for key in record['stage']['metrics']:
-            std = results[name].get('chosen', {}).get('std', {}).get(key)
-            yield (f'{LABELS[name]} {key}{unit}', results[name][key] * scale,
-                   None if std is None else std * scale, cited.get(name, {}).get(key))
+            ours, std = _value(results[name], key, scale)
+            scratch, scratch_std = _value(results.get('random_init', {}).get(name), key, scale)
+            yield Row(f'{LABELS[name]} {key}{unit}', ours, std, cited.get(name, {}).get(key), scratch, scratch_std)
 
 
 def read_results(work_dir: str) -> Dict:

@@ -2,7 +2,7 @@
 (two runs side by side), in table units (percent)."""
 from typing import Dict
 
-from .results import LABELS, POINT_KEYS, TABLE_SCALE, rows
+from .results import LABELS, POINT_KEYS, RANDOM_INIT_LABEL, TABLE_SCALE, rows
 
 
 def _fmt(value) -> str:
@@ -13,12 +13,18 @@ def table(manifest: Dict, results: Dict) -> str:
     """results.md: ours (± the chosen point's std over seeds), the cited figure and the difference."""
     cited = manifest['suite'].get('cited', {})
     ckpt = results['checkpoint']
+    baseline = 'random_init' in results
+    extra = f' {RANDOM_INIT_LABEL} |' if baseline else ''
     lines = [f'Checkpoint: `{ckpt["path"]}` ({ckpt["kind"]}, sha256 {str(ckpt["sha256"])[:12]}); '
              f'suite `{results["suite"]}`.', '',
-             f'| metric | ours | {cited.get("label", "cited")} | ours - cited |', '| --- | --- | --- | --- |']
-    for label, ours, std, ref in rows(manifest, results):
-        shown = _fmt(ours) + (f' ± {std:.2g}' if std is not None else '')
-        lines.append(f'| {label} | {shown} | {_fmt(ref)} | {_fmt(None if ref is None else ours - ref)} |')
+             f'| metric | ours |{extra} {cited.get("label", "cited")} | ours - cited |',
+             '| --- | --- |' + (' --- |' if baseline else '') + ' --- | --- |']
+    for row in rows(manifest, results):
+        shown = _fmt(row.ours) + (f' ± {row.std:.2g}' if row.std is not None else '')
+        scratch = (f' {_fmt(row.random_init)}' + (f' ± {row.random_init_std:.2g}' if row.random_init_std is not None
+                                                  else '') + ' |') if baseline else ''
+        ref = row.cited
+        lines.append(f'| {row.label} | {shown} |{scratch} {_fmt(ref)} | {_fmt(None if ref is None else row.ours - ref)} |')
     if cited.get('source'):
         lines += ['', f'Cited: {cited["source"]}.']
     chosen = [(n, r['chosen']) for n, r in results.items() if isinstance(r, dict) and 'chosen' in r]
