@@ -307,7 +307,8 @@ default_hooks = dict(checkpoint=dict(max_keep_ckpts=1))
     linprobe.write_text(f"""_base_ = {osp.join(DEMO, 'vit-tiny-p8_1xb64-coslr-30e_demo-linprobe.py')!r}
 train_cfg = dict(max_epochs=1, val_interval=1)
 train_dataloader = dict(dataset=dict(indices=128))
-param_scheduler = [dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=0, end=1, convert_to_iter_based=True)]
+param_scheduler = [dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=True, begin=0, end=1,
+                        convert_to_iter_based=True)]
 """)
     suite = write_suite(tmp_path, f"pretrain=_base_.stages.pretrain, linprobe=dict(config={str(linprobe)!r}, "
                                   "metrics=dict(top1='accuracy/top1'))")
@@ -378,8 +379,10 @@ def test_a_two_point_study_killed_and_run_again_locally(tmp_path, demo_data):
 def test_a_two_point_study_on_a_real_slurm_with_a_cancelled_pretraining(tmp_path, demo_data, slurm_cluster):
     pretrain, suite = short_configs(tmp_path)
     work = str(tmp_path / 'slurm-study')
+    # the probe's own sweep: an array of two tasks behind each pretraining task, each its own points file
     args = ('--pretrain', pretrain, '--pretrain-sweep', 'model.encoder.mask_ratio=0.5,0.75', '--suite', suite,
-            '--work-dir', work, '--launcher', 'slurm', '--partition', slurm_cluster.partition, '--gpus', '1')
+            '--sweep', 'linprobe:optim_wrapper.optimizer.lr=0.1,0.2', '--work-dir', work, '--launcher', 'slurm',
+            '--partition', slurm_cluster.partition, '--gpus', '1')
     # one job at a time on this node (every CPU per task), so the gloo ports never meet; no requeue on
     # a signal: a signalled pretraining saves, stops and ends interrupted (the restart limit reached)
     env = dict(SLURM_CONF=slurm_cluster.conf, CPUS_PER_TASK=str(os.cpu_count()), OMP_NUM_THREADS='1',
@@ -389,7 +392,9 @@ def test_a_two_point_study_on_a_real_slurm_with_a_cancelled_pretraining(tmp_path
     first, second = manifest['stages']['pretraining']['points']
     array = first['job_id'].split('_')[0]
     assert (first['job_id'], second['job_id']) == (f'{array}_0', f'{array}_1'), out  # the pretraining: one array
-    assert f'linprobe/mask_ratio=0.75: submitted as job' in out and f'after job {second["job_id"]}' in out, out
+    assert f'linprobe/mask_ratio=0.75/lr=0.2: submitted as job' in out and f'after job {second["job_id"]}' in out, out
+    probes = points_of(manifest, 'linprobe')
+    assert probes['mask_ratio=0.5/lr=0.1']['job_id'].split('_')[0] == probes['mask_ratio=0.5/lr=0.2']['job_id'][:-2]
     deadline = time.time() + 600
     while not osp.exists(osp.join(work, 'pretraining', 'mask_ratio=0.75', 'epoch_1.pth')):
         assert time.time() < deadline, slurm_cluster.logs()
@@ -400,11 +405,12 @@ def test_a_two_point_study_on_a_real_slurm_with_a_cancelled_pretraining(tmp_path
     assert fields['JobState'] == 'COMPLETED', fields
     status = transfer('--status', work, check=True, env=env).stdout
     assert 'pretraining/mask_ratio=0.75: interrupted' in status, status
-    for stage in ('pretrain', 'linprobe'):
-        assert (f'{stage}/mask_ratio=0.75: skipped: pretraining mask_ratio=0.75 ended interrupted: the next run '
+    for point in ('pretrain/mask_ratio=0.75', 'linprobe/mask_ratio=0.75/lr=0.1', 'linprobe/mask_ratio=0.75/lr=0.2'):
+        assert (f'{point}: skipped: pretraining mask_ratio=0.75 ended interrupted: the next run '
                 'resubmits it behind the resumed pretraining') in status, status
-        assert f'{stage}/mask_ratio=0.5: done' in status, status
-    blocked = points_of(read_manifest(work), 'linprobe')['mask_ratio=0.75']
+    for point in ('pretrain/mask_ratio=0.5', 'linprobe/mask_ratio=0.5/lr=0.1', 'linprobe/mask_ratio=0.5/lr=0.2'):
+        assert f'{point}: done' in status, status
+    blocked = points_of(read_manifest(work), 'linprobe')['mask_ratio=0.75/lr=0.1']
     assert slurm_cluster.job(blocked['job_id'])['JobState'] == 'CANCELLED'  # not left waiting forever
     assert not osp.exists(osp.join(work, 'results.json'))
 
@@ -419,8 +425,26 @@ def test_a_two_point_study_on_a_real_slurm_with_a_cancelled_pretraining(tmp_path
     assert 'resumed epoch:' in log, log[-3000:]  # from the iteration the signal saved, not from the start
     results = json.load(open(osp.join(work, 'results.json')))  # written by the collection job
     assert [r['label'] for r in results['rows']] == ['mask_ratio=0.5', 'mask_ratio=0.75']
+    columns = ['pretrain/loss'] + [f'linprobe/{{"optim_wrapper.optimizer.lr": {lr}}}/top1' for lr in (0.1, 0.2)]
+    assert [c['id'] for c in results['columns']] == columns
     for row in results['rows']:
-        assert row['cells']['linprobe/top1']['n'] == 1 and row['cells']['pretrain/loss']['n'] == 1, row
+        assert all(row['cells'][c]['n'] == 1 for c in columns), row
+    for point in points_of(manifest, 'linprobe').values():  # each task trained its own point, in its own folder
+        assert osp.isfile(osp.join(work, 'linprobe', point['name'], 'metrics.json')), point
+        log = open(point['log']).read()
+        assert f'in {osp.join(work, "linprobe", point["name"])}' in log, log[-2000:]  # slurm_job.sh's line
+        assert f'lr={point["overrides"]["optim_wrapper.optimizer.lr"]},' in log, log[-2000:]  # the config dump
     eval_log = open(osp.join(work, 'pretrain-eval', 'mask_ratio=0.75',
                              f'slurm-{points_of(manifest, "pretrain")["mask_ratio=0.75"]["job_id"]}.out')).read()
     assert f'evaluating {osp.join(work, "pretraining", "mask_ratio=0.75", "epoch_3.pth")}' in eval_log, eval_log[-2000:]
+
+
+def test_the_overhead_benchmark_reruns_a_study_with_its_grid(tmp_path):
+    from mae_mm.suite.overhead import rerun_command
+    _, manifest = demo_study(tmp_path, sweeps=('model.encoder.mask_ratio=0.5,0.9', 'model.decoder.depth=1,2'))
+    manifest['partition'] = None
+    command = rerun_command(ROOT, '/w', manifest)
+    assert command[1:] == [osp.join(ROOT, 'tools', 'transfer.py'), '--pretrain', DEMO_PRETRAIN, '--pretrain-sweep',
+                           'model.encoder.mask_ratio=0.5,0.9', 'model.decoder.depth=1,2', '--seeds', '2',
+                           '--random-init', '--suite', 'configs/suites/demo.py', '--work-dir', '/w',
+                           '--launcher', 'local']

@@ -1,5 +1,6 @@
-"""Transfer suites run end to end: a pretraining checkpoint in, a results table out
-(``tools/transfer.py`` is the command line; :mod:`mae_mm.suite.run` ties the parts together).
+"""Transfer suites run end to end: a pretraining checkpoint in, a results table out; or a study, a
+pretraining grid whose every checkpoint goes through a suite, one table out (``tools/transfer.py``
+is the command line; :mod:`mae_mm.suite.run` ties the parts together).
 
 Three parts, each a subpackage:
 

@@ -16,6 +16,7 @@ import os.path as osp
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Dict, List, Optional
 
@@ -87,8 +88,11 @@ def submit_array(root: str, partition: str, stage: Dict, points: List[Dict], fol
         if any('\t' in w or '\n' in w for w in words):
             raise SlurmError(f'{point["stage"]} {point["name"]}: an override holds a tab or a newline: {words}')
         lines.append('\t'.join([folder, *words]))
-    points_file = osp.join(stage_folder, f'array-points-{time.strftime("%Y%m%d-%H%M%S")}-{os.getpid()}.tsv')
-    with open(points_file, 'w') as f:
+    # a file of its own per array: a study submits several arrays of one stage within a second, and
+    # each task reads its line when it starts
+    handle, points_file = tempfile.mkstemp(prefix=f'array-points-{time.strftime("%Y%m%d-%H%M%S")}-', suffix='.tsv',
+                                           dir=stage_folder)
+    with os.fdopen(handle, 'w') as f:
         f.write('\n'.join(lines) + '\n')
     cmd = _slurm_train(root, partition, f'mae_mm-{points[0]["stage"]}', stage, weights, stage_folder)
     # MAE_MM_EVAL_OUT relative: a file in each task's work dir

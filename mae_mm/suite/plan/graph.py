@@ -129,7 +129,8 @@ def to_run(manifest: Dict, retry_failed: bool) -> List[Dict]:
 
 def point_weights(manifest: Dict, point: Dict) -> Optional[str]:
     """The checkpoint a point starts from: its pretraining point's final one in a study, none in the
-    random-init row (nor for a study's pretraining itself), else the run's (its converted copy for an official or mmpretrain file)."""
+    random-init row (nor for a study's pretraining itself), else the run's (its converted copy for
+    an official or mmpretrain file)."""
     if point.get('upstream') == RANDOM_INIT or point['stage'] == PRETRAINING:
         return None
     upstream = upstream_point(manifest, point)

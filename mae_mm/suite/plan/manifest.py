@@ -11,6 +11,12 @@ The manifest::
                                         "reason", "metrics", "job_id", "log", "pid", "host", ...}]}},
      "collect_job": "..."}                             # Slurm: the job that writes the tables
 
+A study (:mod:`mae_mm.suite.plan.study`) has ``"study": {...}`` and ``"checkpoint": null``, a
+``pretraining`` stage first whose points also hold ``checkpoint`` (the file their training ends
+with), and points that name the pretraining point they start from, ``upstream`` (``random-init``
+for the random-init row; absent or null in a suite run); a point skipped because that pretraining
+ended without its checkpoint holds ``blocked_by``.
+
 Written atomically (a temporary file renamed over it), so a kill never leaves half of it. A
 manifest written before stages had ``needs`` is read with ``needs`` = ``["checkpoint"]``, which is
 what every stage of those runs started from.

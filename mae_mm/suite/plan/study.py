@@ -104,7 +104,8 @@ def study_stages(work_dir: str, study: Dict, suite_stages: Dict, stages: Dict, s
     for p in grid(study['sweeps'], study['seeds']):
         record = point_record(dict(p, name=p['name'] or DEFAULT_POINT), PRETRAINING, stage)
         cfg = load_config(study['config'], record['overrides'])
-        record['checkpoint'] = final_checkpoint(cfg, osp.abspath(point_dir(work_dir, {'stages': out}, PRETRAINING, record)))
+        folder = point_dir(work_dir, {'stages': out}, PRETRAINING, record)
+        record['checkpoint'] = final_checkpoint(cfg, osp.abspath(folder))
         out[PRETRAINING]['points'].append(record)
     chains = [(p['name'], p['name'], p['seed'], p['overrides']) for p in out[PRETRAINING]['points']]
     seeds = list(range(study['seeds'])) if study['seeds'] else [None]

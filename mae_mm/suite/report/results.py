@@ -71,7 +71,8 @@ def collect(manifest: Dict) -> Dict:
         done = [p for p in record['points'] if p['status'] == 'done' and p.get('upstream') != RANDOM_INIT]
         if done:
             results[name] = stage_results(record['stage'], done)
-        scratch = [_unprefixed(p) for p in record['points'] if p['status'] == 'done' and p.get('upstream') == RANDOM_INIT]
+        scratch = [_unprefixed(p) for p in record['points']
+                   if p['status'] == 'done' and p.get('upstream') == RANDOM_INIT]
         if scratch:
             baseline[name] = stage_results(record['stage'], scratch)
     if baseline:

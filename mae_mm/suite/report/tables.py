@@ -9,6 +9,10 @@ def _fmt(value) -> str:
     return '-' if value is None else f'{value:.4g}'
 
 
+def _with_std(value, std) -> str:
+    return _fmt(value) + (f' ± {std:.2g}' if std is not None else '')
+
+
 def table(manifest: Dict, results: Dict) -> str:
     """results.md: ours (± the chosen point's std over seeds), the cited figure and the difference."""
     cited = manifest['suite'].get('cited', {})
@@ -20,11 +24,11 @@ def table(manifest: Dict, results: Dict) -> str:
              f'| metric | ours |{extra} {cited.get("label", "cited")} | ours - cited |',
              '| --- | --- |' + (' --- |' if baseline else '') + ' --- | --- |']
     for row in rows(manifest, results):
-        shown = _fmt(row.ours) + (f' ± {row.std:.2g}' if row.std is not None else '')
-        scratch = (f' {_fmt(row.random_init)}' + (f' ± {row.random_init_std:.2g}' if row.random_init_std is not None
-                                                  else '') + ' |') if baseline else ''
+        shown = _with_std(row.ours, row.std)
+        scratch = f' {_with_std(row.random_init, row.random_init_std)} |' if baseline else ''
         ref = row.cited
-        lines.append(f'| {row.label} | {shown} |{scratch} {_fmt(ref)} | {_fmt(None if ref is None else row.ours - ref)} |')
+        difference = None if ref is None else row.ours - ref
+        lines.append(f'| {row.label} | {shown} |{scratch} {_fmt(ref)} | {_fmt(difference)} |')
     if cited.get('source'):
         lines += ['', f'Cited: {cited["source"]}.']
     chosen = [(n, r['chosen']) for n, r in results.items() if isinstance(r, dict) and 'chosen' in r]
