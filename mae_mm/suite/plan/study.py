@@ -21,6 +21,8 @@ the point's own overrides (its mask ratio, decoder, target), not on the suite's 
 ``random_init`` each training stage also runs from no checkpoint, once per seed
 (``random-init_seed=0``): the random-init row.
 """
+import copy
+import os
 import os.path as osp
 import re
 from typing import Dict, List, Optional, Tuple
@@ -35,13 +37,22 @@ DEFAULT_POINT = 'default'  # the name of the one pretraining point of a study wi
 
 
 def load_config(path: str, overrides: Optional[Dict] = None):
-    """The mmengine Config at ``path`` (no custom imports: no torch), with ``overrides`` merged."""
+    """The mmengine Config at ``path`` (no custom imports), with ``overrides`` merged. The file is
+    parsed once per process (a study reads it once per point). A config that reads the size table
+    (``configs/_base_/models/vit_sizes.py``) imports ``mae_mm.models`` and torch with it: a study's
+    plan does, ``--status`` never loads a config."""
     from mmengine.config import Config
 
-    cfg = Config.fromfile(path, import_custom_modules=False)
+    key = (osp.abspath(path), os.stat(path).st_mtime_ns)
+    if key not in _PARSED:
+        _PARSED[key] = Config.fromfile(path, import_custom_modules=False)
+    cfg = copy.deepcopy(_PARSED[key])
     if overrides:
         cfg.merge_from_dict(overrides)
     return cfg
+
+
+_PARSED: Dict = {}
 
 
 def final_checkpoint(cfg, work_dir: str) -> str:
@@ -131,7 +142,7 @@ def study_stages(work_dir: str, study: Dict, suite_stages: Dict, stages: Dict, s
 def encoder_shape(cfg, key: str) -> Tuple[Dict, str]:
     """The ViT dimensions (embed_dim, depth, num_heads, mlp_ratio, patch_size) that the config's
     ``key`` (``model.encoder`` or ``model.backbone``) builds, and the key they were read at."""
-    from mae_mm.models.vit.arch import resolve_arch  # the size table alone: no torch
+    from mae_mm.models.vit.arch import resolve_arch  # the one size table, as the models read it
 
     node = cfg.to_dict()
     for part in key.split('.'):
