@@ -41,7 +41,7 @@ def demo_study(tmp_path, sweeps=('model.encoder.mask_ratio=0.5,0.75',), seeds=2,
     stages = dict(pretrain=PRETRAIN_EVAL, linprobe=LINPROBE, partial=PARTIAL)
     work = str(tmp_path / 'study')
     manifest = dict(study=study, checkpoint=None, launcher='local', suite=dict(path='configs/suites/demo.py'),
-                    stages=study_stages(work, study, stages, stages, parse_sweeps(list(transfer))))
+                    stages=study_stages(work, study, stages, parse_sweeps(list(transfer))))
     return work, manifest
 
 

@@ -90,12 +90,11 @@ def make_plan(request: SuiteRequest, root: str, previous: Optional[Dict]) -> Pla
                              'STAGE: prefix (--sweep STAGE:KEY=... sweeps a transfer stage)')
         manifest.update(checkpoint=None, study=study_record(request.pretrain, pretrain_sweeps, request.seeds,
                                                             request.random_init))
-        named = dict(stages, **{PRETRAINING: pretraining_stage(manifest['study'], suite['stages'])})
+        named = dict(stages, **{PRETRAINING: pretraining_stage(manifest['study'])})
         previous, discard = check_work_dir(work_dir, previous, manifest, named, request.replace)
         _continue(manifest, previous, work_dir, request.launcher)
         manifest['study'] = _merge_study(manifest['study'], previous)
-        manifest['stages'] = merge_previous(study_stages(work_dir, manifest['study'], suite['stages'], stages, sweeps),
-                                            previous)
+        manifest['stages'] = merge_previous(study_stages(work_dir, manifest['study'], stages, sweeps), previous)
         running = set(stages) | {PRETRAINING}
     else:
         if request.pretrain_sweeps:

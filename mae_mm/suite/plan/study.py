@@ -100,17 +100,17 @@ def gpus_of(config: str) -> int:
     return int(found.group(1)) if found else 1
 
 
-def pretraining_stage(study: Dict, suite_stages: Dict) -> Dict:
+def pretraining_stage(study: Dict) -> Dict:
     """The stage that pretrains: the study's config on the GPUs its name states (on Slurm, unless
     ``--gpus``), with no evaluation of its own (the ``pretrain`` stage evaluates each point)."""
     return dict(config=study['config'], gpus=gpus_of(study['config']), train=True, metrics={}, select=None,
                 lower_is_better=False, pretraining=True)
 
 
-def study_stages(work_dir: str, study: Dict, suite_stages: Dict, stages: Dict, sweeps: Dict) -> Dict:
+def study_stages(work_dir: str, study: Dict, stages: Dict, sweeps: Dict) -> Dict:
     """The manifest's ``stages`` of a study (see the module docstring): ``stages`` are the suite's
     stages this command runs (``--only``), ``sweeps`` the transfer grid (``--sweep``)."""
-    stage = pretraining_stage(study, suite_stages)
+    stage = pretraining_stage(study)
     out = {PRETRAINING: dict(stage=stage, needs=[], points=[])}
     for p in grid(study['sweeps'], study['seeds']):
         record = point_record(dict(p, name=p['name'] or DEFAULT_POINT), PRETRAINING, stage)
