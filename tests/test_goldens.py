@@ -25,11 +25,17 @@ def loaded(module, name: str):
     return module.eval()
 
 
+# float32 rounding differs between CPUs' kernels (the goldens were recorded on one machine): on an
+# AVX-512/AMX machine (2026-12-06) the pyramid's outputs (magnitude ~2) differed from the recorded
+# ones by up to 4.8e-6, beyond atol 1e-6; a change of what the code computes moves them far more
+ATOL, RTOL = 2e-5, 1e-5
+
+
 def assert_matches(outputs, name: str):
     expected = GOLDENS[name]['outputs']
     assert len(outputs) == len(expected), name
     for got, want in zip(outputs, expected):
-        torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-5, msg=name)
+        torch.testing.assert_close(got, want, atol=ATOL, rtol=RTOL, msg=name)
 
 
 @pytest.mark.parametrize('name', list(goldens.CASES))
