@@ -108,6 +108,14 @@ def test_a_second_sweep_extends_the_grid_and_keeps_what_ran():
     merged = merge_previous(second, dict(stages=first))['finetune']['points']
     assert [(p['name'], p['status']) for p in merged] == [('lr=0.0004', 'pending'), ('lr=0.0001', 'done'),
                                                            ('lr=0.0002', 'failed')]
+    # recorded as running by a local transfer.py that is gone (killed): interrupted, so dropped too;
+    # one whose transfer.py still runs is kept
+    first['finetune']['points'][1].update(status='running', pid=dead_pid(), host=socket.gethostname())
+    first['finetune']['points'][2].update(status='running', pid=os.getpid(), host=socket.gethostname())
+    second = build_stages(stages, parse_sweeps(['optim_wrapper.optimizer.lr=4e-4,1e-4']), None, 'mae_mm')
+    merged = merge_previous(second, dict(stages=first, launcher='local'))['finetune']['points']
+    assert [(p['name'], p['status']) for p in merged] == [('lr=0.0004', 'pending'), ('lr=0.0001', 'done'),
+                                                           ('lr=0.0003', 'running')]
 
 
 def test_slurm_jobs_stopped_rather_than_broken_are_resumable():

@@ -11,7 +11,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 PY=$(bash tools/install.sh | tail -n 1)
 "$PY" tools/make_demo_data.py --out data/demo
-"$PY" tools/transfer.py --pretrain configs/demo/mae_vit-tiny-p8_1xb32-coslr-40e_demo-study-pretrain.py \
+"$PY" tools/transfer.py --pretrain configs/demo/mae_vit-tiny-p8_1xb32-coslr-200e_demo-study-pretrain.py \
   --pretrain-sweep model.encoder.mask_ratio=0.5,0.75,0.9 --seeds "${SEEDS:-2}" --random-init \
   --suite configs/suites/demo-study.py --work-dir work_dirs/demo_study
 echo "== done: work_dirs/demo_study/results.md, results.json, results.png, curves.png"

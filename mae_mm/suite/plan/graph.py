@@ -15,7 +15,7 @@ from typing import Dict, List, Optional
 
 from ..console import say
 from ..errors import RunRefused
-from .manifest import CHECKPOINT, ENDED, PRETRAINING, interrupt_if_gone, iter_points
+from .manifest import CHECKPOINT, ENDED, PRETRAINING, interrupt_if_gone, iter_points, process_gone
 from .points import grid, sweeps_of_stage
 
 RANDOM_INIT = 'random-init'  # a point's upstream (and its name's prefix) in the random-init row
@@ -54,7 +54,8 @@ def merge_previous(new: Dict, previous: Optional[Dict]) -> Dict:
     """Keeps the previous run's state for the points it has; a point whose config, overrides or seed
     changed under the same name is refused (its folder holds the other one). Earlier points outside
     this command's grid stay in the run (a second ``--sweep`` extends the grid) when they ended or
-    still run; ones that never ran or were interrupted are dropped, so this command does not run them."""
+    still run; ones that never ran or were interrupted (a local one whose transfer.py is gone
+    included) are dropped, so this command does not run them."""
     if previous is None:
         return new
     for name, record in new.items():
@@ -69,7 +70,8 @@ def merge_previous(new: Dict, previous: Optional[Dict]) -> Dict:
                     raise RunRefused(f'stage {name} point {point["name"] or "(default)"} ran with {key}={before[key]!r}; '
                                      f'now {point[key]!r}: use another --work-dir')
             record['points'][i] = before
-        kept = [p for p in old.values() if p['status'] in ENDED + ('running',)]
+        kept = [p for p in old.values()
+                if p['status'] in ENDED or (p['status'] == 'running' and not process_gone(previous, p))]
         if kept:
             say(f'{name}: keeping {len(kept)} earlier point(s) outside this grid '
                 f'({", ".join(p["name"] or "(default)" for p in kept)})')
