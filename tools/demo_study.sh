@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The CPU demo study, a second and optional command (not part of tools/demo.sh): the demo
-# pretraining at mask ratios 0.5, 0.75 and 0.9, each point with SEEDS seeds (default 2), each
-# checkpoint through its evaluation, a 10-epoch fine-tune and the demo linear probe, and the same
-# two transfers from no checkpoint (the random-init row), in one tools/transfer.py study.
+# pretraining for 200 epochs at mask ratios 0.5, 0.75 and 0.9, each point with SEEDS seeds (default
+# 2), each checkpoint through its evaluation, a 10-epoch fine-tune and the demo linear probe, and
+# the same two transfers from no checkpoint (the random-init row), in one tools/transfer.py study.
+# About 30 minutes per seed on a 2-core CPU machine (README, "The demo study").
 # Ends with work_dirs/demo_study/{results.json,results.md,results.png,curves.png}; the same command
 # again resumes what was interrupted and skips what is done.
 #   bash tools/demo_study.sh            # SEEDS=3 bash tools/demo_study.sh for three
