@@ -31,6 +31,11 @@ def short(key: str, value) -> str:
     return f'{key.rsplit(".", 1)[-1]}={value}'
 
 
+def column_id(stage: str, transfer: Dict, key: str) -> str:
+    """A column's id: ``stage[/<its transfer overrides as JSON>]/key``."""
+    return f'{stage}{"/" + json.dumps(transfer, sort_keys=True) if transfer else ""}/{key}'
+
+
 def _columns(manifest: Dict) -> List[Dict]:
     columns, seen = [], set()
     for name, record in manifest['stages'].items():
@@ -41,12 +46,12 @@ def _columns(manifest: Dict) -> List[Dict]:
             transfer = point['overrides'] if stage['train'] else {}
             for key in stage['metrics']:
                 suffix = ''.join(f' {short(k, v)}' for k, v in transfer.items())
-                column_id = f'{name}{"/" + json.dumps(transfer, sort_keys=True) if transfer else ""}/{key}'
-                if column_id in seen:
+                cid = column_id(name, transfer, key)
+                if cid in seen:
                     continue
-                seen.add(column_id)
+                seen.add(cid)
                 unit = ' (%)' if name != 'pretrain' else ' (val, masked)'
-                columns.append(dict(id=column_id, stage=name, transfer=transfer, key=key,
+                columns.append(dict(id=cid, stage=name, transfer=transfer, key=key,
                                     label=f'{LABELS[name]}{suffix} {key}{unit}', scale=TABLE_SCALE.get(name, 1.0),
                                     lower_is_better=bool(stage.get('lower_is_better'))))
     return columns
@@ -84,8 +89,7 @@ def collect_study(manifest: Dict) -> Dict:
                 continue
             transfer = point['overrides'] if record['stage']['train'] else {}
             for key, value in point['metrics'].items():
-                column_id = f'{name}{"/" + json.dumps(transfer, sort_keys=True) if transfer else ""}/{key}'
-                values.setdefault((id(row), column_id), []).append(value)
+                values.setdefault((id(row), column_id(name, transfer, key)), []).append(value)
     for row in rows:
         for column in columns:
             found = values.get((id(row), column['id']))

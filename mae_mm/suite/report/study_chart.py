@@ -5,6 +5,8 @@ one bar per row instead."""
 import json
 from typing import Dict, List, Optional
 
+from .study import short
+
 
 def numeric_keys(study: Dict) -> List[str]:
     """The swept keys whose values are all numbers (not booleans), with at least two values."""
@@ -38,7 +40,7 @@ def _against(ax, key: str, rows: List[Dict], baseline: Optional[Dict], column: D
             lines.setdefault(json.dumps(others, sort_keys=True), []).append(row)
     for others, line in lines.items():
         line = sorted(line, key=lambda r: r['setting'][key])
-        label = ', '.join(f'{k.rsplit(".", 1)[-1]}={v}' for k, v in json.loads(others).items()) or None
+        label = ', '.join(short(k, v) for k, v in json.loads(others).items()) or None
         ax.errorbar([r['setting'][key] for r in line], [_mean(r, column) for r in line],
                     yerr=[_std(r, column) for r in line], marker='o', capsize=3, label=label)
         for row in (r for r in line if r['default']):
