@@ -27,6 +27,7 @@ setup(
     long_description=open(osp.join(HERE, 'README.md')).read() if osp.exists(osp.join(HERE, 'README.md')) else '',
     long_description_content_type='text/markdown',
     packages=find_packages(include=['mae_mm', 'mae_mm.*']),
+    package_data={'mae_mm.datasets.class_lists': ['*.txt']},  # the published class lists (robustness sets)
     python_requires='>=3.9',
     install_requires=read_requirements('requirements.txt'),
     extras_require={

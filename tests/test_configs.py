@@ -56,7 +56,7 @@ def test_file_names_carry_the_model_tag_and_stage():
         folder = osp.basename(osp.dirname(path))
         if folder == 'demo':
             assert 'pretrain' in name or 'finetune' in name or 'linprobe' in name \
-                or 'mask-rcnn' in name or 'upernet' in name, name
+                or 'mask-rcnn' in name or 'upernet' in name or 'robustness' in name, name
             assert 'vit-tiny-p8' in name, name
         else:
             assert any(tag in name for tag in ('vit-small-p16', 'vit-base-p16', 'vit-large-p16', 'vit-huge-p14')), name

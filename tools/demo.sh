@@ -2,7 +2,8 @@
 # The main job on the embedded demo. Installs the stack (cached after the first run), makes the
 # demo data, pretrains MAE through the one runner (tools/train.py), draws the reconstructions, then
 # benchmarks the checkpoint's transfer with tools/transfer.py and the demo suite: fine-tuning,
-# linear probing, COCO Mask R-CNN and ADE20K UperNet, each through tools/train.py + tools/test.py.
+# linear probing, COCO Mask R-CNN and ADE20K UperNet, each through tools/train.py + tools/test.py,
+# then the fine-tuned classifier on the demo's ImageNet-R and ImageNet-C stand-ins (tools/test.py).
 # Ends with work_dirs/demo/{results.json,results.md,results.png,curves.png,reconstruction.png}.
 #   bash tools/demo.sh
 set -euo pipefail

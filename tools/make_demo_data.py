@@ -9,6 +9,12 @@
   triangles and squares with their exact polygons, boxes and areas.
 - ``ade20k/images/{training,validation}/*.jpg`` + ``ade20k/annotations/{training,validation}/*.png``:
   regions of four classes stored as 1..4, 0 = ignore (ADE20K's reduce-zero-label convention).
+- ``imagenet-c/<corruption>/<severity>/<class>/*.JPEG``: the ImageNet validation images as 64 x 64
+  centre crops, corrupted by 14 of ImageNet-C's corruptions at its five severities.
+- ``imagenet-r/<class>/*.jpg``: renditions (cartoon, sketch, painting, video game) of three of the
+  five classes' validation images.
+- ``inat/train_val2019/<supercategory>/<species>/*.jpg`` + ``inat/{train,val}2019.json``: an
+  iNaturalist-style set in its json layout.
 
 Idempotent: a set already complete with the same parameters is left as it is.
 """

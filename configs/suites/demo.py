@@ -5,7 +5,8 @@
 # Keys of a stage: config (its transfer config), gpus (processes; 1 = no launcher), metrics
 # (results.json key -> the key tools/test.py reports), select (the metric that picks a sweep's best
 # point), and for `pretrain` train=False (an evaluation of the checkpoint itself, only for one of our
-# pretraining checkpoints).
+# pretraining checkpoints); `robustness` is train=False with evaluates='finetune': a test of the
+# classifier that the finetune stage trained (each seed's, of the sweep's best point).
 stages = dict(
     pretrain=dict(config='configs/demo/mae_vit-tiny-p8_1xb32-coslr-40e_demo-pretrain.py', train=False,
                   metrics=dict(loss='recon/mse'), select='loss', lower_is_better=True),
@@ -17,6 +18,12 @@ stages = dict(
               metrics=dict(bbox_mAP='coco/bbox_mAP', segm_mAP='coco/segm_mAP'), select='bbox_mAP'),
     ade20k=dict(config='configs/demo/upernet_vit-tiny-p8_1xb8-200it_demo-ade20k-64x64.py',
                 metrics=dict(mIoU='mIoU'), select='mIoU'),
+    # the fine-tuned classifier on the demo's ImageNet-R and ImageNet-C stand-ins (inference only);
+    # plain errors, as AlexNet's normaliser means nothing on five synthetic classes
+    robustness=dict(config='configs/demo/vit-tiny-p8_demo-robustness.py', train=False, evaluates='finetune',
+                    metrics=dict(imagenet_r_top1='imagenet-r/top1', imagenet_c_error='imagenet-c/mean_error',
+                                 imagenet_c_extra_error='imagenet-c/extra_mean_error'),
+                    select='imagenet_r_top1'),
 )
 # Cited for orientation, not comparable: the demo is a 6-block ViT on 500 synthetic 64 px images.
 cited = dict(

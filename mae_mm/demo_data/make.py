@@ -8,12 +8,16 @@ import os
 import os.path as osp
 from typing import Iterator, Optional, Tuple
 
-from . import ade20k, coco, imagenet
+from . import ade20k, coco, imagenet, imagenet_c, imagenet_r, inat
 
 # name -> (module, make function); each writes <out>/<name>/ and returns the number of images
 DATASETS = {'imagenet': (imagenet, imagenet.make_imagenet),
+            # made from imagenet's val images, so after it
+            'imagenet-c': (imagenet_c, imagenet_c.make_imagenet_c),
+            'imagenet-r': (imagenet_r, imagenet_r.make_imagenet_r),
             'ade20k': (ade20k, ade20k.make_ade20k),
-            'coco': (coco, coco.make_coco)}
+            'coco': (coco, coco.make_coco),
+            'inat': (inat, inat.make_inat)}
 
 
 def stamp_of(module, seed: int) -> dict:

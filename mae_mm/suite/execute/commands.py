@@ -27,9 +27,10 @@ def start_options(stage: Dict, weights: Optional[str]) -> Dict:
 
 
 def cfg_options(point: Dict, start: Optional[Dict] = None) -> List[str]:
-    """The ``--cfg-options`` words of a point: its overrides, its seed, and what it starts from
-    (:func:`start_options`)."""
-    options = dict(point['overrides'])
+    """The ``--cfg-options`` words of a point: its overrides (an evaluation of another stage's
+    checkpoint also those of the point it evaluates: the same model), its seed, and what it starts
+    from (:func:`start_options`)."""
+    options = dict((point.get('evaluated') or {}).get('overrides') or {}, **point['overrides'])
     if point['seed'] is not None:
         options[SEED_KEY] = point['seed']
     options.update(start or {})
@@ -67,4 +68,10 @@ def read_metrics(stage: Dict, path: str) -> Dict:
     absent = [test_key for test_key in stage['metrics'].values() if test_key not in reported]
     if absent:
         raise RuntimeError(f'{path} lacks {absent} (the suite\'s metrics); it has {sorted(reported)}')
-    return {key: reported[test_key] for key, test_key in stage['metrics'].items()}
+    return {key: _finite_or_none(reported[test_key]) for key, test_key in stage['metrics'].items()}
+
+
+def _finite_or_none(value):
+    """A metric as results.json keeps it: None for NaN, which a metric reports for what it could
+    not measure (an ImageNet-C copy missing a corruption: no mCE), so no mean includes it."""
+    return None if isinstance(value, float) and value != value else value

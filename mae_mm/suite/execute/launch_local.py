@@ -16,6 +16,7 @@ from typing import Dict, List, Optional
 
 from mae_mm.exit_codes import PREEMPTED
 from ..console import say
+from ..plan.evaluates import choose, record_choice
 from ..plan.graph import block_dependants, point_weights, upstream_point
 from ..plan.manifest import point_dir, point_log, write_manifest
 from .commands import cfg_options, read_metrics, start_options, test_command, train_command
@@ -95,7 +96,17 @@ def run_local(root: str, work_dir: str, manifest: Dict, points: List[Dict], gpus
             write_manifest(work_dir, manifest)
             say(f'{label}: skipped: {point["reason"]}')
             continue
-        weights = point_weights(manifest, point)
+        if point.get('source'):  # a test of another stage's checkpoint, chosen now that stage has run
+            choice = choose(manifest, point)
+            if choice.state != 'ready':
+                point.update(status='skipped', reason=choice.reason, blocked=True)
+                write_manifest(work_dir, manifest)
+                say(f'{label}: skipped: {choice.reason}')
+                continue
+            record_choice(work_dir, manifest, point, choice.point)
+            weights = point['evaluated']['checkpoint']
+        else:
+            weights = point_weights(manifest, point)
         resumed = point['status'] == 'interrupted'
         point.update(status='running', pid=os.getpid(), host=socket.gethostname(), reason=None,
                      started=time.time())
@@ -117,5 +128,5 @@ def run_local(root: str, work_dir: str, manifest: Dict, points: List[Dict], gpus
         else:
             point.update(status='done', metrics=metrics, ended=time.time())
             say(f'{label}: done in {point["ended"] - point["started"]:.0f} s'
-                + ''.join(f', {k}={v:.4g}' for k, v in metrics.items()))
+                + ''.join(f', {k}={"missing" if v is None else f"{v:.4g}"}' for k, v in metrics.items()))
         write_manifest(work_dir, manifest)

@@ -11,6 +11,7 @@ a job (or array) per group, submitted with ``--dependency=afterok:<that pretrain
 when the training ends any other way (:func:`mae_mm.suite.plan.graph.block_dependants` then
 marks it ``skipped``, and the next command resubmits it behind the new pretraining job).
 """
+import json
 import os
 import os.path as osp
 import shutil
@@ -18,11 +19,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from ..console import say
 from ..errors import SlurmError
+from ..plan.evaluates import choose, record_choice
 from ..plan.graph import point_weights, upstream_point
+from ..plan.study import final_checkpoint, load_config
 from ..plan.manifest import point_dir, stage_dir, write_manifest
 from .commands import cfg_options, option_words, start_options
 
@@ -113,11 +116,41 @@ def submit_collection(root: str, partition: str, work_dir: str, job_ids: List[st
 
 def _groups(manifest: Dict, points: List[Dict]) -> List[List[Dict]]:
     """The points in submission groups: one per stage, and per pretraining point in a study's
-    transfer stages (each group one job or array), in the order given."""
+    transfer stages (each group one job or array), and each evaluation point of another stage's
+    checkpoints alone, in the order given."""
     groups: Dict[tuple, List[Dict]] = {}
-    for point in points:
-        groups.setdefault((point['stage'], point.get('upstream')), []).append(point)
+    for point in points:  # an evaluation of another stage's checkpoints: a job per point (one checkpoint each)
+        key = (point['stage'], point.get('upstream')) + ((point['name'],) if point.get('source') else ())
+        groups.setdefault(key, []).append(point)
     return list(groups.values())
+
+
+def _evaluated(root: str, work_dir: str, manifest: Dict, point: Dict) -> Optional[Tuple[str, Optional[str]]]:
+    """What an evaluation point of another stage's checkpoints is submitted with: ``(checkpoint,
+    job to wait for)``. Its source point when that has ended; the job of its seed's source point
+    when the chain has no sweep to choose from (the checkpoint it will end with); else None, the
+    point left pending (the sweep's best is known once it has ended: the next command submits it)
+    or skipped (nothing to evaluate)."""
+    choice = choose(manifest, point)
+    if choice.state == 'ready':
+        record_choice(work_dir, manifest, point, choice.point)
+        return point['evaluated']['checkpoint'], None
+    if choice.state == 'blocked':
+        point.update(status='skipped', reason=choice.reason, blocked=True)
+        say(f'{point["stage"]}/{point["name"]}: skipped: {choice.reason}')
+        return None
+    source = manifest['stages'][point['source']]
+    members = [p for p in source['points'] if p.get('upstream') == point.get('upstream')]
+    mine = [p for p in members if p['seed'] == point['seed'] and p['status'] == 'running' and p.get('job_id')]
+    if len({json.dumps(p['overrides'], sort_keys=True) for p in members}) == 1 and mine:
+        folder = osp.abspath(point_dir(work_dir, manifest, point['source'], mine[0]))
+        cfg = load_config(osp.join(root, source['stage']['config']), mine[0]['overrides'])
+        record_choice(work_dir, manifest, point, mine[0], checkpoint=final_checkpoint(cfg, folder))
+        return point['evaluated']['checkpoint'], mine[0]['job_id']
+    point['reason'] = (f'waits for the {point["source"]} sweep to choose its point: run the same command again once '
+                       f'its jobs have ended')
+    say(f'{point["stage"]}/{point["name"]}: not submitted: {point["reason"]}')
+    return None
 
 
 def run_slurm(root: str, work_dir: str, manifest: Dict, points: List[Dict], gpus: Optional[int]) -> None:
@@ -128,9 +161,16 @@ def run_slurm(root: str, work_dir: str, manifest: Dict, points: List[Dict], gpus
     for group in _groups(manifest, points):
         name = group[0]['stage']
         stage = manifest['stages'][name]['stage']
-        weights = point_weights(manifest, group[0])
-        upstream = upstream_point(manifest, group[0])
-        after = upstream['job_id'] if upstream is not None and upstream['status'] == 'running' else None
+        if group[0].get('source'):
+            resolved = _evaluated(root, work_dir, manifest, group[0])
+            if resolved is None:
+                write_manifest(work_dir, manifest)
+                continue
+            weights, after = resolved
+        else:
+            weights = point_weights(manifest, group[0])
+            upstream = upstream_point(manifest, group[0])
+            after = upstream['job_id'] if upstream is not None and upstream['status'] == 'running' else None
         folders = [point_dir(work_dir, manifest, name, p) for p in group]
         args = (root, manifest['partition'], stage)
         if len(group) == 1:

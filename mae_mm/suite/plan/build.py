@@ -10,6 +10,7 @@ from ..errors import RunRefused
 from ..request import SuiteRequest
 from .checkpoint import checkpoint_kind, checkpoint_record, file_sha256
 from .checks import check_before_running, check_work_dir
+from .evaluates import add_evaluation_stages, block_evaluations, require_sources
 from .graph import build_stages, merge_previous, to_run
 from .manifest import PRETRAINING, VERSION
 from .points import parse_sweeps, sweep_scopes
@@ -95,6 +96,7 @@ def make_plan(request: SuiteRequest, root: str, previous: Optional[Dict]) -> Pla
         _continue(manifest, previous, work_dir, request.launcher)
         manifest['study'] = _merge_study(manifest['study'], previous)
         manifest['stages'] = merge_previous(study_stages(work_dir, manifest['study'], stages, sweeps), previous)
+        add_evaluation_stages(manifest['stages'], stages, study=True)
         running = set(stages) | {PRETRAINING}
     else:
         if request.pretrain_sweeps:
@@ -109,8 +111,11 @@ def make_plan(request: SuiteRequest, root: str, previous: Optional[Dict]) -> Pla
             ckpt.update(kind=checkpoint_kind(request.checkpoint), converted=None)
         manifest['stages'] = merge_previous(build_stages(stages, sweeps, request.seeds, ckpt['kind'],
                                                          request.random_init), previous)
+        add_evaluation_stages(manifest['stages'], stages, study=False)
         running = set(stages)
+    block_evaluations(manifest, request.retry_failed)
     points = [p for p in to_run(manifest, request.retry_failed) if p['stage'] in running]
+    require_sources(manifest, points, running)
     if points:
         check_before_running(root, manifest, points)
         if request.pretrain:

@@ -36,9 +36,12 @@ def build_stages(stages: Dict, sweeps: Dict, seeds: Optional[int], kind: str, ra
     """The manifest's ``stages`` for the suite ``stages`` with every point pending. A training
     stage gets the sweep grid (its keys: :func:`~.points.sweeps_of_stage`) times the seeds, and
     with ``random_init`` the same points again from no checkpoint; an evaluation-only stage one
-    point, skipped for a checkpoint that is not ours (``kind``)."""
+    point, skipped for a checkpoint that is not ours (``kind``). A stage that evaluates another
+    stage's checkpoints is left out (:func:`~.evaluates.add_evaluation_stages` adds it)."""
     out = {}
     for name, stage in stages.items():
+        if stage.get('evaluates'):  # its points follow its source's: mae_mm.suite.plan.evaluates
+            continue
         own = sweeps_of_stage(sweeps, name)
         records = [point_record(p, name, stage) for p in (grid(own, seeds) if stage['train'] else grid({}, None))]
         if not stage['train'] and kind != 'mae_mm':

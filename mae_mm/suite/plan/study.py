@@ -122,6 +122,8 @@ def study_stages(work_dir: str, study: Dict, stages: Dict, sweeps: Dict) -> Dict
     seeds = list(range(study['seeds'])) if study['seeds'] else [None]
     random_chains = [(RANDOM_INIT + (f'_seed={s}' if s is not None else ''), RANDOM_INIT, s, {}) for s in seeds]
     for name, suite_stage in stages.items():
+        if suite_stage.get('evaluates'):  # its points follow its source's: mae_mm.suite.plan.evaluates
+            continue
         if not suite_stage['train']:  # the pretrain evaluation: the study's config at the point's own overrides
             evaluated = dict(suite_stage, config=study['config'])
             points = [point_record(dict(name=prefix, overrides=overrides, seed=seed), name, evaluated, upstream)

@@ -5,15 +5,18 @@ from typing import Dict
 
 from ..errors import SuiteError
 
-STAGE_NAMES = ('pretrain', 'finetune', 'linprobe', 'partial', 'coco', 'ade20k')
-STAGE_KEYS = {'config', 'gpus', 'metrics', 'select', 'train', 'lower_is_better'}
+STAGE_NAMES = ('pretrain', 'finetune', 'linprobe', 'partial', 'coco', 'ade20k', 'robustness',
+               'inat2017', 'inat2018', 'inat2019', 'places205', 'places365')
+STAGE_KEYS = {'config', 'gpus', 'metrics', 'select', 'train', 'lower_is_better', 'evaluates'}
 
 
 def load_suite(path: str, root: str) -> Dict:
     """The suite at ``path`` as plain data: ``{'stages': {name: {...}}, 'cited': {...}}``, stages in
     :data:`STAGE_NAMES` order, each with ``config`` (relative to ``root``), ``gpus`` (default 1),
     ``train`` (default True), ``metrics`` (results key -> tools/test.py key), ``select`` and
-    ``lower_is_better`` (default False). Every stage config must exist."""
+    ``lower_is_better`` (default False), and for a test-only stage of another stage's checkpoints
+    ``evaluates`` (that training stage's name, earlier in the suite; :mod:`.evaluates`). Every
+    stage config must exist."""
     from mmengine.config import Config  # mmengine.config imports neither torch nor a toolbox
 
     if not osp.isfile(path):
@@ -47,6 +50,14 @@ def load_suite(path: str, root: str) -> Dict:
             raise SuiteError(f'{path}: stages.{name}.gpus must be a positive integer, not {gpus!r}')
         out[name] = dict(config=config, gpus=gpus, train=bool(stage.get('train', True)), metrics=dict(metrics),
                          select=select, lower_is_better=bool(stage.get('lower_is_better', False)))
+        source = stage.get('evaluates')
+        if source is not None:
+            if out[name]['train']:
+                raise SuiteError(f'{path}: stages.{name}.evaluates needs train=False (a test of {source}\'s checkpoints)')
+            if source not in out or not out[source]['train']:
+                raise SuiteError(f'{path}: stages.{name}.evaluates={source!r} is not a training stage before it '
+                                 f'({[n for n, s in out.items() if s["train"]]})')
+            out[name]['evaluates'] = source
     return dict(stages=out, cited=dict(raw.get('cited') or {}))
 
 

@@ -14,7 +14,7 @@ def bar_chart(manifest: Dict, results: Dict, out: str) -> None:
     shown = [r for r in rows(manifest, results) if not r.label.startswith('pretrain ')]
     fig, ax = plt.subplots(figsize=(max(4, 1.4 * len(shown)), 3.2))
     xs = range(len(shown))
-    bars = [('ours', [r.ours for r in shown], [r.std or 0 for r in shown])]
+    bars = [('ours', [r.ours or 0 for r in shown], [r.std or 0 for r in shown])]  # not measured: 0
     if any(r.random_init is not None for r in shown):
         bars.append(('random init', [r.random_init or 0 for r in shown], [r.random_init_std or 0 for r in shown]))
     bars.append(('cited', [r.cited or 0 for r in shown], None))

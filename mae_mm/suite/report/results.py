@@ -19,17 +19,22 @@ import math
 import os.path as osp
 from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
 
+from ..plan.evaluates import best_overrides
 from ..plan.graph import RANDOM_INIT
 
 TABLE_SCALE = {'coco': 100.0}  # the tables show percent; mmdet reports COCO AP as a fraction
 LABELS = {'pretrain': 'pretrain', 'finetune': 'fine-tune', 'linprobe': 'linear probe', 'partial': 'partial fine-tune',
-          'coco': 'COCO', 'ade20k': 'ADE20K'}
+          'coco': 'COCO', 'ade20k': 'ADE20K', 'robustness': 'robustness', 'inat2017': 'iNat 2017',
+          'inat2018': 'iNat 2018', 'inat2019': 'iNat 2019', 'places205': 'Places205', 'places365': 'Places365'}
 POINT_KEYS = ('points', 'chosen')
 RANDOM_INIT_LABEL = 'random init, this transfer recipe'  # the row (column) of the transfers from no checkpoint
 RESULTS = 'results.json'
 
 
-def _mean_std(values: List[float]):
+def _mean_std(values: List[Optional[float]]):
+    """Mean and sample std of ``values``; (None, None) when one is None (not measured)."""
+    if any(v is None for v in values):
+        return None, None
     n = len(values)
     mean = sum(values) / n
     std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
@@ -49,8 +54,8 @@ def stage_results(stage: Dict, points: List[Dict]) -> Dict:
         stats = {k: _mean_std([p['metrics'][k] for p in group]) for k in keys}
         summaries.append(dict(overrides=group[0]['overrides'], mean={k: s[0] for k, s in stats.items()},
                               std={k: s[1] for k, s in stats.items()}, n=len(group)))
-    sign = 1 if stage.get('lower_is_better') else -1
-    chosen = min(summaries, key=lambda s: sign * s['mean'][stage['select']])
+    best, _ = best_overrides(stage, points)  # the rule an evaluation of this stage's checkpoints follows too
+    chosen = next(s for s in summaries if s['overrides'] == best)
     out = dict(chosen['mean'])
     out['points'] = [dict(overrides=p['overrides'], seed=p['seed'], metrics=p['metrics']) for p in points]
     out['chosen'] = chosen
@@ -96,6 +101,8 @@ def _value(entry: Optional[Dict], key: str, scale: float) -> Tuple[Optional[floa
     if not entry or key not in entry:
         return None, None
     std = entry.get('chosen', {}).get('std', {}).get(key)
+    if entry[key] is None:
+        return None, None
     return entry[key] * scale, None if std is None else std * scale
 
 

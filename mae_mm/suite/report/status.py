@@ -22,11 +22,13 @@ def status_lines(work_dir: str, manifest: Dict) -> List[str]:
         status = point['status']
         text = name + (f'/{point["name"]}' if point['name'] else '') + f': {status}'
         if status == 'done' and point['metrics']:
-            text += ': ' + ', '.join(f'{k}={v:.4g}' for k, v in point['metrics'].items())
+            text += ': ' + ', '.join(f'{k}={"missing" if v is None else f"{v:.4g}"}' for k, v in point['metrics'].items())
         elif status == 'running':
             text += f' ({_progress(work_dir, manifest, name, point)})'
         elif point.get('reason'):
             text += f': {point["reason"]}'
+        if point.get('evaluated') and status in ('done', 'running'):  # a test of another stage's checkpoint
+            text += f' (of {point["source"]}/{point["evaluated"]["point"] or "(default)"})'
         lines.append(text)
     return lines
 

@@ -9,7 +9,8 @@ results.json of a study::
                   "label": "fine-tune top1 (%)", "scale": 1.0, "lower_is_better": false}],
      "rows": [{"label": "mask_ratio=0.75", "setting": {"model.encoder.mask_ratio": 0.75},
                "default": true, "random_init": false, "pretraining": ["mask_ratio=0.75_seed=0", ...],
-               "cells": {"<column id>": {"mean", "std", "n", "values"}}}]}
+               "cells": {"<column id>": {"mean", "std", "n", "values"}},
+               "missing": ["<column id>", ...]}]}   # only where a value was not measured (no mean)
 
 A row is a setting of the swept pretraining keys (its seeds pooled); ``default`` marks the row whose
 setting is the config's own (the paper's grey rows), and the random-init row (``random_init``) holds
@@ -95,6 +96,9 @@ def collect_study(manifest: Dict) -> Dict:
             found = values.get((id(row), column['id']))
             if found:
                 mean, std = _mean_std(found)
+                if mean is None:  # a value not measured (an ImageNet-C copy without a corruption): no mean
+                    row.setdefault('missing', []).append(column['id'])
+                    continue
                 row['cells'][column['id']] = dict(mean=mean, std=std, n=len(found), values=found)
     return dict(study=study, columns=columns, rows=rows)
 
@@ -119,6 +123,7 @@ def study_table(results: Dict) -> str:
              '| --- |' + ' --- |' * len(columns)]
     for row in results['rows']:
         label = f'**{row["label"]} (default)**' if row['default'] and study['sweeps'] else row['label']
-        cells = [_cell(row['cells'].get(c['id']), c['scale']) for c in columns]
+        cells = ['missing' if c['id'] in row.get('missing', ()) else _cell(row['cells'].get(c['id']), c['scale'])
+                 for c in columns]
         lines.append(f'| {label} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines) + '\n'

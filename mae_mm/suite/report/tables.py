@@ -24,10 +24,10 @@ def table(manifest: Dict, results: Dict) -> str:
              f'| metric | ours |{extra} {cited.get("label", "cited")} | ours - cited |',
              '| --- | --- |' + (' --- |' if baseline else '') + ' --- | --- |']
     for row in rows(manifest, results):
-        shown = _with_std(row.ours, row.std)
+        shown = _with_std(row.ours, row.std) if row.ours is not None else 'missing'  # not measured: results.json
         scratch = f' {_with_std(row.random_init, row.random_init_std)} |' if baseline else ''
         ref = row.cited
-        difference = None if ref is None else row.ours - ref
+        difference = None if ref is None or row.ours is None else row.ours - ref
         lines.append(f'| {row.label} | {shown} |{scratch} {_fmt(ref)} | {_fmt(difference)} |')
     if cited.get('source'):
         lines += ['', f'Cited: {cited["source"]}.']
