@@ -6,9 +6,9 @@ pretraining point of a study, per random-init seed (a chain is the source points
 ``upstream`` and ``seed``). A point evaluates the checkpoint that the table reports for its
 chain: of the source's sweep point whose mean ``select`` metric over the seeds of the same
 ``upstream`` is best (:func:`best_overrides`, the rule of the tables), the one of the point's own
-seed, with that sweep point's overrides. The choice is made when the point runs, once every source point it could choose
-from has ended; the point then records it as ``evaluated`` (``{'point', 'checkpoint',
-'overrides'}``). Each point holds ``source``, the source stage's name.
+seed, with that sweep point's overrides. The choice is made when the point runs, once every source
+point it could choose from has ended; the point then records it as ``evaluated`` (``{'point',
+'checkpoint', 'overrides'}``). Each point holds ``source``, the source stage's name.
 """
 import json
 import math
