@@ -227,13 +227,14 @@ DEMOS = {
 
 
 def build_train_pipeline(task, **loader_options):
-    """The demo config's train pipeline, in its default scope; the first step is our loader."""
+    """The demo config's train pipeline, in its default scope; the first step is our loader (or our
+    loader that also crops)."""
     cfg = Config.fromfile(osp.join(ROOT, DEMOS[task]))
     pipeline = [dict(t) for t in cfg.train_dataloader.dataset.pipeline]
     if pipeline[0]['type'] == 'LoadImageFromFile':
         # the COCO configs are wired by their owner; until then: the change they need
         pipeline[0] = dict(type='mae_mm.LoadCheckedImage')
-    assert pipeline[0]['type'].endswith('LoadCheckedImage'), pipeline[0]
+    assert pipeline[0]['type'].rsplit('.', 1)[-1] in ('LoadCheckedImage', 'DecodeRandomResizedCrop'), pipeline[0]
     pipeline[0].update(loader_options)
     init_default_scope(cfg.default_scope)
     try:

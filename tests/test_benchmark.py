@@ -135,17 +135,31 @@ def test_pretrain_step_with_gpu_decode_on_cpu(tmp_path):
 
 
 @pytest.mark.slow
-def test_data_benchmark_counts_workers(tmp_path):
+def test_data_benchmark_compares_the_pipelines_and_counts_workers(tmp_path):
     out = run_tool('tools/benchmark_data.py', 'configs/pretrain/mae_vit-base-p16_8xb512-amp-coslr-800e_in1k.py',
                    '--gpu-decode-config', 'configs/pretrain/mae_vit-base-p16_8xb512-amp-gpudecode-coslr-800e_in1k.py',
-                   '--images', '4', '--batch', '4', '--seconds', '0.1', '--step-rate', '1000',
-                   '--folder', str(tmp_path))
-    assert re.search(r'4 JPEGs of 500x375, mean 1[0-2][0-9] KB', out), out  # ImageNet's typical file size
-    per_worker = float(re.search(r'cpu pipeline \(decode \+ RandomResizedCrop \+ flip\): ([0-9.]+) img/s', out)[1])
-    assert re.search(r'gpu decode, worker part .*: [0-9.]+ img/s per worker', out), out
+                   '--images', '4', '--batch', '4', '--seconds', '0.1', '--step-rate', '1000', '--decoders',
+                   '--folder', str(tmp_path / '500'), '--mix-folder', str(tmp_path / 'mix'))
+    assert re.search(r'500x375: 4 JPEGs, mean 1[0-2][0-9] KB', out), out  # ImageNet's typical file size
+    assert re.search(r'mix: 7 JPEGs, mean [0-9]+ KB', out), out  # 2 + 1 of 500 px, one of each larger size
+    rows = {}
+    for name in ('official', 'mmpretrain', 'mae_mm, full decode', "mae_mm \\(the config's pipeline\\)"):
+        m = re.search(rf'  {name}.*? +([0-9]+) +([0-9.]+)x +([0-9]+) +([0-9.]+)x +([0-9]+)\n', out)
+        assert m, (name, out)
+        rows[name] = [float(v) for v in m.groups()]
+    official = rows['official']
+    assert official[1] == official[3] == 1.0
+    for mix, ratio, small, small_ratio, workers in rows.values():
+        assert ratio == pytest.approx(mix / official[0], abs=0.02)
+        assert math.ceil(1000 / (mix + 0.5)) <= workers <= math.ceil(1000 / (mix - 0.5))  # mix is rounded
+    for decoder in ('OpenCV imdecode', 'Pillow', 'PyTurboJPEG', 'simplejpeg', 'torchvision decode_jpeg'):
+        assert len(re.findall(rf'  {decoder}.*( +[0-9]+| +-){{4}}\n|  {decoder}.* not installed', out)) == 2, decoder
+    assert re.search(r'  OpenCV imdecode.*?( +[0-9]+){4}\n', out), out  # the chosen one offers every scale
+    assert re.search(r'  Pillow bicubic, antialiased \(today\) +[0-9]+  0\.000\n', out), out
+    mad = float(re.search(r'  torch uint8 bicubic, antialias, channels-last \(chosen\) +[0-9]+  ([0-9.]+)\n', out)[1])
+    assert mad < 0.1, out
+    assert re.search(r'gpu decode, worker part .*: [0-9.]+ img/s', out), out
     assert re.search(r'gpu decode, preprocessor part on cpu .*: [0-9.]+ img/s', out), out
-    workers = int(re.search(r'cpu pipeline: ([0-9]+) workers feed 1000 img/s', out)[1])
-    assert workers == math.ceil(1000 / per_worker)
 
 
 @pytest.mark.slow

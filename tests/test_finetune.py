@@ -135,12 +135,12 @@ def test_finetune_recipes(name, decay, blr, drop_path, epochs):
     assert cfg.model.head.loss.label_smooth_val == 0.1
     assert cfg.model.head.init_cfg[0].std == 2e-5
     types = [t.type for t in cfg.train_dataloader.dataset.pipeline]
-    assert types == ['mae_mm.LoadCheckedImage', 'RandomResizedCrop', 'RandomFlip', 'RandAugment', 'RandomErasing',
-                     'PackInputs']
-    randaug, erasing = cfg.train_dataloader.dataset.pipeline[3:5]
+    assert types == ['mae_mm.DecodeRandomResizedCrop', 'RandomFlip', 'RandAugment', 'RandomErasing', 'PackInputs']
+    crop, _, randaug, erasing = cfg.train_dataloader.dataset.pipeline[:4]
     assert (randaug.magnitude_level, randaug.magnitude_std, erasing.erase_prob) == (9, 0.5, 0.25)
     size = 448 if '448px' in name else 224
     assert cfg.model.backbone.img_size == size
+    assert (crop.scale, crop.get('crop_ratio_range', (0.08, 1.0)), crop.interpolation) == (size, (0.08, 1.0), 'bicubic')
     # resize 256 -> crop 224; above 224 the official code's crop_pct is 1.0 (448 -> 448)
     assert cfg.test_dataloader.dataset.pipeline[1].scale == (256 if size == 224 else size)
     assert cfg.test_dataloader.dataset.pipeline[2].crop_size == size

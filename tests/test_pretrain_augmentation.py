@@ -94,7 +94,7 @@ def test_the_fixed_size_crop_is_a_224_window_of_the_resized_image(demo_image):
 def test_colour_jitter_is_mocov3s_on_top_of_the_same_crops_and_flips(demo_image):
     jitter, steps = pipeline_of(VARIANTS['rrcjitter'])
     plain, _ = pipeline_of(RRC)
-    apply = steps[3]
+    apply = steps[2]
     assert (apply.type, apply.prob) == ('RandomApply', 0.8)
     to_pil, jitter_step, to_numpy = apply.transforms
     assert jitter_step == dict(type='mmpretrain.torchvision/ColorJitter', brightness=0.4, contrast=0.4,

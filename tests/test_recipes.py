@@ -176,7 +176,7 @@ def test_randaugment_fills_with_the_mean_in_the_images_bgr_order(path, tmp_path)
     pipeline = cfg.train_dataloader.dataset.pipeline
     types = [t.type for t in pipeline]
     i = types.index('RandAugment')
-    assert types[:i] == ['mae_mm.LoadCheckedImage', 'RandomResizedCrop', 'RandomFlip']
+    assert types[:i] == ['mae_mm.DecodeRandomResizedCrop', 'RandomFlip']
     # what reaches RandAugment: a pure-red file arrives as BGR (0, 0, 255)
     Image.fromarray(np.full((64, 80, 3), (255, 0, 0), np.uint8)).save(tmp_path / 'red.png')
     init_default_scope('mmpretrain')

@@ -2,7 +2,7 @@
 
     python tools/benchmark.py CONFIG [--batch N] [--steps K] [--windows W] [--amp bf16|fp16|none]
                                      [--compile] [--fused] [--vs-mmpretrain | --vs-mmseg]
-                                     [--data synthetic|jpeg]
+                                     [--data synthetic|jpeg] [--cfg-options KEY=VALUE ...]
     python tools/benchmark.py PRETRAIN_CONFIG --decode-fractions 1.0,0.5,0.25 [--batch N] [--steps K] [--windows W]
 
 One step is the config's whole ``model.train_step`` (data preprocessor, forward, backward,
@@ -13,7 +13,8 @@ same machine state (peak memory is still each model's own, see ``Contender``).
 ``--data synthetic`` feeds one pre-made uint8 batch already on the device, with the task's labels
 (a class per image; a class map of 32 x 32 blocks for UperNet; eight boxes with their masks per
 image for Mask R-CNN); ``--data jpeg`` (pretraining and fine-tuning configs)
-makes ImageNet-sized JPEGs (500 x 375, ~110 KB) and runs the config's own train pipeline
+makes an ImageNet-like mix of JPEGs (mostly 500 x 375 and 375 x 500, some larger, ~117 KB on
+average; mae_mm/benchmark/data.py) and runs the config's own train pipeline
 through a DataLoader (``--workers``, pinned memory); with a GPU-decode config the workers
 only read bytes and the data preprocessor decodes on the device.
 
@@ -45,6 +46,7 @@ import argparse
 import os
 
 import torch
+from mmengine.config import DictAction
 
 from mae_mm.benchmark.decode_fraction import time_decode_fractions
 from mae_mm.benchmark.step import Refused, StepOptions, time_train_step
@@ -73,12 +75,17 @@ def parse_args():
     parser.add_argument('--data', choices=['synthetic', 'jpeg'], default=default.data)
     parser.add_argument('--workers', type=int, default=default.workers, help='DataLoader workers with --data jpeg')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
+                        help='override config keys, as tools/train.py does (e.g. '
+                             'train_dataloader.dataset.pipeline.0.reduced_decode=False)')
     parser.add_argument('--decode-fractions', type=fraction_list, metavar='F1,F2,...',
                         help='time and count the FLOPs of a pretraining step at each model.decoder.decode_fraction')
     args = vars(parser.parse_args())
     if args['amp'] not in (None, 'none') and not args['device'].startswith('cuda'):
         parser.error('--amp needs a CUDA device (mmengine\'s AmpOptimWrapper)')
     decode_fractions = args.pop('decode_fractions')
+    if decode_fractions and args['cfg_options']:
+        parser.error('--cfg-options applies to the train-step timing, not to --decode-fractions')
     return args.pop('config'), StepOptions(**args), decode_fractions
 
 

@@ -11,9 +11,7 @@ model = dict(
 # data: every image under data/demo/imagenet/train (python tools/make_demo_data.py)
 data_root = 'data/demo/imagenet/'
 train_pipeline = [
-    dict(type='LoadCheckedImage'),
-    dict(type='mmpretrain.RandomResizedCrop', scale=64, crop_ratio_range=(0.2, 1.0),
-         backend='pillow', interpolation='bicubic'),
+    dict(type='DecodeRandomResizedCrop', scale=64, crop_ratio_range=(0.2, 1.0), interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='mmpretrain.PackInputs'),
 ]

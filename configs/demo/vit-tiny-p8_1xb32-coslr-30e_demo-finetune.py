@@ -14,7 +14,8 @@ model = dict(
 # the recipe's pipelines at 64 x 64 (the short edge resized to 73 for the centre crop, as the
 # recipe's 256 for 224)
 demo_root = 'data/demo/imagenet'
-demo_sizes = dict(RandomResizedCrop=dict(scale=64), ResizeEdge=dict(scale=73), CenterCrop=dict(crop_size=64))
+demo_sizes = {'mae_mm.DecodeRandomResizedCrop': dict(scale=64), 'ResizeEdge': dict(scale=73),
+              'CenterCrop': dict(crop_size=64)}
 train_pipeline = [dict(step, **demo_sizes.get(step.type, {})) for step in _base_.train_pipeline]
 test_pipeline = [dict(step, **demo_sizes.get(step.type, {})) for step in _base_.test_pipeline]
 train_dataloader = dict(

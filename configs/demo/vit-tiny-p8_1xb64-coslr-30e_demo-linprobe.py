@@ -12,7 +12,8 @@ model = dict(
 
 # data: the demo images through the recipe's pipelines at 64 x 64 (as the fine-tuning demo)
 demo_root = 'data/demo/imagenet'
-demo_sizes = dict(RandomResizedCrop=dict(scale=64), ResizeEdge=dict(scale=73), CenterCrop=dict(crop_size=64))
+demo_sizes = {'mae_mm.DecodeRandomResizedCrop': dict(scale=64), 'ResizeEdge': dict(scale=73),
+              'CenterCrop': dict(crop_size=64)}
 train_pipeline = [dict(step, **demo_sizes.get(step.type, {})) for step in _base_.train_pipeline]
 test_pipeline = [dict(step, **demo_sizes.get(step.type, {})) for step in _base_.test_pipeline]
 train_dataloader = dict(

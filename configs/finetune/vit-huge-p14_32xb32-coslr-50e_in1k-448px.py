@@ -6,7 +6,7 @@ _base_ = './vit-huge-p14_8xb128-coslr-50e_in1k.py'
 model = dict(backbone=dict(img_size=448))
 
 train_pipeline = _base_.train_pipeline
-train_pipeline[1].scale = 448  # RandomResizedCrop
+train_pipeline[0].scale = 448  # DecodeRandomResizedCrop
 # Evaluation: resize the short side to 448, then centre-crop 448. The official code
 # (util/datasets.py, cited) takes crop_pct = 224 / 256 only up to 224 and 1.0 above it, so at
 # 448 nothing is cropped away (not 512 -> 448, the 0.875 ratio of 256 -> 224).

@@ -48,6 +48,7 @@ class StepOptions:
     data: str = 'synthetic'  # or 'jpeg': the config's train pipeline on generated JPEGs
     workers: int = 8  # DataLoader workers with data='jpeg'
     device: str = 'cpu'
+    cfg_options: Optional[dict] = None  # merged into the config (tools/benchmark.py --cfg-options)
 
     def cli_args(self) -> List[str]:
         """These options as ``tools/benchmark.py`` arguments (the device left out, ``--amp`` only when set)."""
@@ -57,6 +58,7 @@ class StepOptions:
         args += ['--compile'] * self.compile + ['--fused'] * self.fused
         args += [f'--vs-{self.versus}'] if self.versus else []
         args += ['--data', 'jpeg', '--workers', str(self.workers)] if self.data == 'jpeg' else []
+        args += ['--cfg-options', *(f'{k}={v}' for k, v in self.cfg_options.items())] if self.cfg_options else []
         return args
 
 
@@ -200,6 +202,8 @@ def time_train_step(config: str, options: StepOptions,
     """
     MMLogger.get_instance('benchmark', log_level=logging.WARNING)  # no per-parameter optimizer lines
     cfg = Config.fromfile(config)
+    if options.cfg_options:
+        cfg.merge_from_dict(options.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mae_mm'))
     options = resolved(cfg, options)
     if options.fused:

@@ -4,3 +4,4 @@ The GPU decode path's transforms (:mod:`mae_mm.datasets.gpu_decode`, which impor
 are imported by the config that uses them (``custom_imports``).
 """
 from .transforms import BadImageError, CheckSegLabels, IgnoreInstancesWithoutMask, LoadCheckedImage  # noqa: F401
+from .crop_decode import DecodeRandomResizedCrop  # noqa: F401

@@ -77,7 +77,8 @@ class LoadJpegBytes(BaseTransform):
 
 @TRANSFORMS.register_module()
 class RandomResizedCropParams(BaseTransform):
-    """Draws a RandomResizedCrop box with mmpretrain's own method; the crop happens on the GPU.
+    """Draws a RandomResizedCrop box with mmpretrain's own method; the crop happens on the GPU
+    (or in :class:`~mae_mm.datasets.crop_decode.DecodeRandomResizedCrop`, which uses :meth:`draw`).
 
     Args:
         scale (int | tuple): Output size, as ``mmpretrain.RandomResizedCrop``'s.
@@ -97,11 +98,15 @@ class RandomResizedCropParams(BaseTransform):
                                       aspect_ratio_range=aspect_ratio_range, max_attempts=max_attempts)
         self.scale, self.crop_ratio_range, self.interpolation = self.crop.scale, crop_ratio_range, interpolation
 
+    def draw(self, size) -> tuple:
+        """A box (top, left, height, width) on a picture of ``size`` (h, w): the ``np.random`` draws
+        of mmpretrain's ``RandomResizedCrop`` on an image of that size."""
+        box = self.crop.rand_crop_params(np.empty((size[0], size[1], 0), np.uint8))  # reads the shape only
+        return tuple(int(v) for v in box)
+
     def transform(self, results: dict) -> dict:
-        h, w = results['img_shape']
-        box = self.crop.rand_crop_params(np.empty((h, w, 0), np.uint8))  # reads the shape only
-        results['crop_box'] = tuple(int(v) for v in box)
-        results['crop_size'] = (self.scale[1], self.scale[0])  # mmpretrain's scale is (w, h)
+        results['crop_box'] = self.draw(results['img_shape'])
+        results['crop_size'] = tuple(self.scale)  # mmpretrain's scale is (h, w): it resizes to scale[::-1] (w, h)
         results['interpolation'] = self.interpolation
         return results
 

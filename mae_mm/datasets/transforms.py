@@ -47,6 +47,7 @@ from mmengine.logging import MMLogger, print_log
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from ..registry import TRANSFORMS
+from .reduced_decode import decode_reduced_jpeg, dct_reduction, reducible_jpeg
 
 # The name of a run's skip record, in its log folder.
 SKIPPED_IMAGES_FILE = 'skipped_images.txt'
@@ -132,6 +133,10 @@ class LoadCheckedImage(LoadImageFromFile):
         color_type (str): ``'color'`` (EXIF orientation applied) or
             ``'color_ignore_orientation'``; flags that give other than 3 channels are refused.
         imdecode_backend (str): mmcv's decode backend, ``'cv2'`` (default) or ``'pillow'``.
+        min_short_edge (int, optional): None (default): every file decoded at full size. An int:
+            a JPEG is decoded at the smallest DCT scale (1/2, 1/4, 1/8; OpenCV's reduced decode)
+            that keeps its short edge at least this long, e.g. 256 before a resize of the short
+            edge to 256 (:mod:`mae_mm.datasets.reduced_decode`); other files at full size.
         **kwargs: the rest of mmcv's ``LoadImageFromFile`` (``to_float32``, ``backend_args``).
 
     Attributes:
@@ -142,15 +147,19 @@ class LoadCheckedImage(LoadImageFromFile):
             ``skipped_images.txt`` next to the current MMLogger's log file, if any.
     """
 
-    def __init__(self, on_error: str = 'raise', color_type: str = 'color', **kwargs) -> None:
+    def __init__(self, on_error: str = 'raise', color_type: str = 'color', min_short_edge: Optional[int] = None,
+                 **kwargs) -> None:
         if on_error not in ('raise', 'skip'):
             raise ValueError(f"on_error must be 'raise' or 'skip', not {on_error!r}")
         if color_type not in ('color', 'color_ignore_orientation'):
             raise ValueError(f"color_type must be 'color' or 'color_ignore_orientation', not {color_type!r}")
         if kwargs.get('ignore_empty'):
             raise ValueError("ignore_empty drops files silently; use on_error='skip'")
+        if min_short_edge is not None and (not isinstance(min_short_edge, int) or min_short_edge < 1):
+            raise ValueError(f'min_short_edge must be a positive int or None, not {min_short_edge!r}')
         super().__init__(color_type=color_type, **kwargs)
         self.on_error = on_error
+        self.min_short_edge = min_short_edge
         self.skip_record: Optional[str] = None
 
     def transform(self, results: dict) -> Optional[dict]:
@@ -177,7 +186,17 @@ class LoadCheckedImage(LoadImageFromFile):
 
     def _load(self, filename: str) -> np.ndarray:
         """(H, W, 3) uint8 BGR, or BadImageError."""
+        content, probe = self._probe(filename)
+        return self._decode(filename, content, probe, self._dct_reduction(probe))
+
+    def _probe(self, filename: str):
+        """The file's bytes and its parsed header (a lazy ``PIL.Image``), after the checks that need
+        no decode: empty, unknown format, cut or malformed header, truncated JPEG or PNG."""
         content = self._read(filename)
+        return content, self._parse(filename, content)
+
+    def _parse(self, filename: str, content: bytes) -> Image.Image:
+        """The header of a file's bytes, after the checks of :meth:`_probe`."""
         if not content:
             raise BadImageError(filename, 'zero-byte file')
         try:  # the header only: format, mode, size (Pillow also refuses decompression bombs here)
@@ -189,11 +208,24 @@ class LoadCheckedImage(LoadImageFromFile):
         reason = _truncation(content, probe.format)
         if reason:
             raise BadImageError(filename, reason)
+        return probe
+
+    def _dct_reduction(self, probe: Image.Image) -> int:
+        """1, or with ``min_short_edge`` the DCT scale denominator (2, 4 or 8) of a JPEG whose short
+        edge stays at least ``min_short_edge`` at that scale."""
+        if not self.min_short_edge or not reducible_jpeg(probe, self.imdecode_backend):
+            return 1
+        return dct_reduction(min(probe.size), self.min_short_edge)
+
+    def _decode(self, filename: str, content: bytes, probe: Image.Image, reduction: int = 1) -> np.ndarray:
+        """(H, W, 3) uint8 BGR of a probed file, a JPEG at 1/``reduction`` scale, or BadImageError."""
         orient = self.color_type == 'color'
         if probe.mode in _HIGH_DEPTH_GRAY:
             img = _gray16_to_bgr(probe, orient)
         elif probe.mode == 'F':
             raise BadImageError(filename, 'floating-point pixels: no 8-bit scale is implied')
+        elif reduction > 1:
+            img = decode_reduced_jpeg(content, reduction, orient)
         else:
             img = mmcv.imfrombytes(content, flag=self.color_type, backend=self.imdecode_backend)
         if img is None:
@@ -204,7 +236,7 @@ class LoadCheckedImage(LoadImageFromFile):
         return img
 
     def __repr__(self):
-        return super().__repr__()[:-1] + f", on_error='{self.on_error}')"
+        return super().__repr__()[:-1] + f", on_error='{self.on_error}', min_short_edge={self.min_short_edge})"
 
 
 @TRANSFORMS.register_module()

@@ -126,5 +126,5 @@ def check_gpu_decode_pipeline(cfg: Config) -> None:
             f'horizontal flip only, with the workers\' pipeline {list(GPU_DECODE_TRANSFORMS)}; it cannot run:\n'
             + '\n'.join(refused) + '\nThe other augmentations of Table 1e (none: resize + centre crop; a '
             'fixed-size random crop; RandomResizedCrop + colour jitter; configs/_base_/datasets/mae-pretrain-aug_*.py) '
-            'run on the CPU pipeline: use a pretraining config without gpudecode (LoadCheckedImage and '
-            'MAEDataPreprocessor).')
+            'run on the CPU pipeline: use a pretraining config without gpudecode (DecodeRandomResizedCrop or '
+            'LoadCheckedImage, and MAEDataPreprocessor).')

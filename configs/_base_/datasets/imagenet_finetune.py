@@ -13,9 +13,13 @@ bgr_std = [57.375, 57.12, 58.395]
 # rounded ImageNet mean, (124, 116, 104) in RGB) on a BGR image. RandomErasing fills in the
 # same order.
 
+# Training: LoadCheckedImage + RandomResizedCrop in one step that decodes a JPEG only at the DCT
+# scale the crop needs (docs/benchmark.md, "Data loading"); today's path with
+#   --cfg-options train_dataloader.dataset.pipeline.0.reduced_decode=False
+# Evaluation stays on the full decode; a reduced one (at least 256 px on the short edge) with
+#   --cfg-options test_dataloader.dataset.pipeline.0.min_short_edge=256
 train_pipeline = [
-    dict(type='mae_mm.LoadCheckedImage'),
-    dict(type='RandomResizedCrop', scale=224, backend='pillow', interpolation='bicubic'),
+    dict(type='mae_mm.DecodeRandomResizedCrop', scale=224, interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='RandAugment', policies='timm_increasing', num_policies=2, total_level=10,
          magnitude_level=9, magnitude_std=0.5,

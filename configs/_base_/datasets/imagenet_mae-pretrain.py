@@ -7,10 +7,12 @@
 dataset_type = 'mmpretrain.ImageNet'
 data_root = 'data/imagenet/'
 
+# DecodeRandomResizedCrop: LoadCheckedImage + mmpretrain's RandomResizedCrop (the same draws) that
+# decodes a JPEG only at the DCT scale the crop needs and resizes with torchvision's uint8 kernel
+# (docs/benchmark.md, "Data loading"); today's full decode and Pillow resize with
+#   --cfg-options train_dataloader.dataset.pipeline.0.reduced_decode=False
 train_pipeline = [
-    dict(type='LoadCheckedImage'),
-    dict(type='mmpretrain.RandomResizedCrop', scale=224, crop_ratio_range=(0.2, 1.0),
-         backend='pillow', interpolation='bicubic'),
+    dict(type='DecodeRandomResizedCrop', scale=224, crop_ratio_range=(0.2, 1.0), interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='mmpretrain.PackInputs'),
 ]

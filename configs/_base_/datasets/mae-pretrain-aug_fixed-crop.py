@@ -3,7 +3,7 @@
 # central crop, then the horizontal flip. The paper names the row only; the 256 -> 224 sizes are
 # ours (those of its evaluation). Selected as in mae-pretrain-aug_none.py.
 pretrain_aug_pipeline = [
-    dict(type='LoadCheckedImage'),
+    dict(type='LoadCheckedImage', min_short_edge=256),  # a JPEG decoded at the DCT scale the resize needs
     dict(type='mmpretrain.ResizeEdge', scale=256, edge='short', backend='pillow', interpolation='bicubic'),
     dict(type='mmpretrain.RandomCrop', crop_size=224),
     dict(type='RandomFlip', prob=0.5),

@@ -8,7 +8,7 @@
 #   train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 # RandomResizedCrop + flip, Table 1e's default, is imagenet_mae-pretrain.py's train_pipeline.
 pretrain_aug_pipeline = [
-    dict(type='LoadCheckedImage'),
+    dict(type='LoadCheckedImage', min_short_edge=256),  # a JPEG decoded at the DCT scale the resize needs
     dict(type='mmpretrain.ResizeEdge', scale=256, edge='short', backend='pillow', interpolation='bicubic'),
     dict(type='mmpretrain.CenterCrop', crop_size=224),
     dict(type='mmpretrain.PackInputs'),

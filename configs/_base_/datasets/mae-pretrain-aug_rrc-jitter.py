@@ -9,9 +9,7 @@
 # uint8 hue shift raises OverflowError under numpy >= 2 for a negative shift (torchvision fixed
 # the same code in 0.19). Selected as in mae-pretrain-aug_none.py.
 pretrain_aug_pipeline = [
-    dict(type='LoadCheckedImage'),
-    dict(type='mmpretrain.RandomResizedCrop', scale=224, crop_ratio_range=(0.2, 1.0),
-         backend='pillow', interpolation='bicubic'),
+    dict(type='DecodeRandomResizedCrop', scale=224, crop_ratio_range=(0.2, 1.0), interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5),
     dict(type='RandomApply', prob=0.8, transforms=[
         dict(type='mmpretrain.NumpyToPIL', to_rgb=True),  # mmcv's images are BGR
