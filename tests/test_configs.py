@@ -77,8 +77,12 @@ def test_pretrain_configs_carry_the_paper_recipe(path):
         ('LinearLR', 40, 'CosineAnnealingLR', 40, False)
     assert warmup.convert_to_iter_based and cosine.convert_to_iter_based
     if '-aug-' not in path:  # Table 1e's other pipelines: tests/test_pretrain_augmentation.py
-        crop = cfg.train_dataloader.dataset.pipeline[1]
+        # the CPU pipeline's loader that decodes only what the crop needs, or the GPU decode path's draws
+        pipeline = cfg.train_dataloader.dataset.pipeline
+        crop = pipeline[1] if 'gpudecode' in path else pipeline[0]
+        assert crop.type == ('RandomResizedCropParams' if 'gpudecode' in path else 'DecodeRandomResizedCrop')
         assert (crop.scale, tuple(crop.crop_ratio_range), crop.interpolation) == (224, (0.2, 1.0), 'bicubic')
+        assert crop.get('reduced_decode', True)
     assert cfg.model.encoder.mask_ratio == 0.75 and cfg.model.target == dict(type='NormalizedPixelTarget')
     assert cfg.model.encoder.mask_generator == dict(type='RandomMasking')  # Table 1f: random sampling
     assert cfg.optim_wrapper.dtype == 'bfloat16'
