@@ -7,9 +7,10 @@ along each side, so it is decoded at the smallest scale that leaves it at least 
 
 The libraries were chosen by measurement (``tools/benchmark_data.py --decoders``,
 ``docs/benchmark.md``): OpenCV's ``imdecode`` with its ``IMREAD_REDUCED_COLOR_{2,4,8}`` flags
-decodes as fast as PyTurboJPEG, simplejpeg, Pillow's ``draft`` and torchvision's ``decode_jpeg``
-(within a few per cent at every scale), is today's full-size decoder (so full-size decodes stay
-bit-identical), gives BGR and applies the EXIF orientation. None of those libraries decodes a
+is within 7% of the fastest candidate at every scale (PyTurboJPEG ties, simplejpeg is 3-7% ahead
+here; Pillow's ``draft`` and torchvision's ``decode_jpeg`` are slower), is the full-size decoder
+of before (so full-size decodes stay bit-identical), gives BGR and applies the EXIF orientation
+and the CMYK conversion itself. None of those libraries decodes a
 region with the system's libjpeg-turbo 2.1 (TurboJPEG's cropping region needs 3.0). The resize
 is torch's uint8 bicubic with antialias (torchvision's ``resize`` kernel), ~4x Pillow's here at a
 mean difference of 0.035 levels from it.
