@@ -14,7 +14,7 @@ bgr_std = [57.375, 57.12, 58.395]
 # same order.
 
 # Training: LoadCheckedImage + RandomResizedCrop in one step that decodes a JPEG only at the DCT
-# scale the crop needs (docs/benchmark.md, "Data loading"); today's path with
+# scale the crop needs (docs/benchmark.md, "Data loading"); the full decode of before with
 #   --cfg-options train_dataloader.dataset.pipeline.0.reduced_decode=False
 # Evaluation stays on the full decode; a reduced one (at least 256 px on the short edge) with
 #   --cfg-options test_dataloader.dataset.pipeline.0.min_short_edge=256

@@ -8,8 +8,8 @@ dataset_type = 'mmpretrain.ImageNet'
 data_root = 'data/imagenet/'
 
 # DecodeRandomResizedCrop: LoadCheckedImage + mmpretrain's RandomResizedCrop (the same draws) that
-# decodes a JPEG only at the DCT scale the crop needs and resizes with torchvision's uint8 kernel
-# (docs/benchmark.md, "Data loading"); today's full decode and Pillow resize with
+# decodes a JPEG only at the DCT scale the crop needs and resizes with torch's uint8 antialiased kernel
+# (docs/benchmark.md, "Data loading"); the full decode and Pillow resize of before with
 #   --cfg-options train_dataloader.dataset.pipeline.0.reduced_decode=False
 train_pipeline = [
     dict(type='DecodeRandomResizedCrop', scale=224, crop_ratio_range=(0.2, 1.0), interpolation='bicubic'),
