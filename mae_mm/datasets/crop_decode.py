@@ -24,7 +24,7 @@ import numpy as np
 
 from ..registry import TRANSFORMS
 from .reduced_decode import crop_at_scale, dct_reduction, oriented_size, reducible_jpeg, resize_uint8
-from .transforms import BadImageError, LoadCheckedImage, record_skip
+from .transforms import BadImageError, LoadCheckedImage
 
 
 @TRANSFORMS.register_module()
@@ -69,15 +69,10 @@ class DecodeRandomResizedCrop(LoadCheckedImage):
         return tuple(self.params.crop.scale)
 
     def transform(self, results: dict) -> Optional[dict]:
-        filename = results['img_path']
-        try:
-            img, size, box, reduction = self._load_crop(filename)
-        except Exception as e:
-            err = e if isinstance(e, BadImageError) else BadImageError(filename, f'{type(e).__name__}: {e}')
-            if self.on_error == 'raise':
-                raise err from e
-            record_skip(filename, err.reason, self.skip_record)
+        loaded = self._checked(self._load_crop, results['img_path'])
+        if loaded is None:
             return None
+        img, size, box, reduction = loaded
         results.update(img=img, img_shape=img.shape[:2], ori_shape=size, crop_box=box, dct_reduction=reduction)
         return results
 

@@ -164,13 +164,8 @@ class LoadCheckedImage(LoadImageFromFile):
 
     def transform(self, results: dict) -> Optional[dict]:
         filename = results['img_path']
-        try:
-            img = self._load(filename)
-        except Exception as e:
-            err = e if isinstance(e, BadImageError) else BadImageError(filename, f'{type(e).__name__}: {e}')
-            if self.on_error == 'raise':
-                raise err from e
-            record_skip(filename, err.reason, self.skip_record)
+        img = self._checked(self._load, filename)
+        if img is None:
             return None
         if self.to_float32:
             img = img.astype(np.float32)
@@ -178,6 +173,18 @@ class LoadCheckedImage(LoadImageFromFile):
         results['img_shape'] = img.shape[:2]
         results['ori_shape'] = img.shape[:2]
         return results
+
+    def _checked(self, load, filename: str):
+        """``load(filename)``; on any error a :class:`BadImageError` naming the file, raised, or with
+        ``on_error='skip'`` logged, recorded and None returned."""
+        try:
+            return load(filename)
+        except Exception as e:
+            err = e if isinstance(e, BadImageError) else BadImageError(filename, f'{type(e).__name__}: {e}')
+            if self.on_error == 'raise':
+                raise err from e
+            record_skip(filename, err.reason, self.skip_record)
+            return None
 
     def _read(self, filename: str) -> bytes:
         if self.file_client_args is not None:
