@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Submits a training job to Slurm that survives preemption and time limits:
-#   tools/slurm_train.sh [--eval CHECKPOINT] PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py args...]
+#   tools/slurm_train.sh [--test-only] [--eval CHECKPOINT] PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py args...]
 # Prints the job id and returns at once (sbatch). The job runs tools/train.py through srun with
 # --resume (from scratch when WORK_DIR holds no checkpoint). Slurm sends USR1 SIGNAL_LEAD seconds
 # before the time limit (and `scancel --signal=USR1 --batch JOBID` sends it by hand): training
@@ -21,7 +21,18 @@
 # work dir then its train.py args, tab-separated (appended to the command line's args). Each task
 # trains CONFIG in its own work dir and requeues itself alone; WORK_DIR then only holds the tasks'
 # logs, slurm-<array job>_<task>.out. ARRAY_LIMIT caps how many tasks run at once.
+#
+# Before submitting, Slurm is asked whether the request can ever run (sbatch --test-only, through
+# mae_mm/launch/slurm_request.py): one that no node of the partition can hold (CPUS_PER_TASK x tasks
+# per node, GPUS_PER_NODE, more nodes than there are), or a partition or account that does not
+# exist, is refused with exit status 2 and one message naming the numbers and the variable to
+# change. --test-only as the first argument: all the checks, nothing submitted.
 set -euo pipefail
+TEST_ONLY=
+if [ "${1:-}" = --test-only ]; then
+  TEST_ONLY=1
+  shift
+fi
 EVAL=()
 if [ "${1:-}" = --eval ]; then
   # a checkpoint that a job this one depends on (SBATCH_ARGS --dependency=) is still to write may not exist yet
@@ -33,7 +44,7 @@ if [ "${1:-}" = --eval ]; then
   shift 2
 fi
 if [ $# -lt 3 ]; then
-  echo "usage: $0 [--eval CHECKPOINT] PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py args...]" >&2; exit 2
+  echo "usage: $0 [--test-only] [--eval CHECKPOINT] PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py args...]" >&2; exit 2
 fi
 PARTITION=$1
 JOB_NAME=$2
@@ -52,8 +63,6 @@ if [ -z "${GPUS_PER_NODE:-}" ]; then  # e.g. "gpu:8" or "gpu:a100:8(S:0-1)"; "(n
 fi
 CPUS_PER_TASK=${CPUS_PER_TASK:-10}
 SIGNAL_LEAD=${SIGNAL_LEAD:-300}
-mkdir -p "$WORK_DIR"
-WORK_DIR=$(cd "$WORK_DIR" && pwd)
 
 resources=(--ntasks="$GPUS" --cpus-per-task="$CPUS_PER_TASK")
 if [ "$GPUS_PER_NODE" -gt 0 ]; then
@@ -69,6 +78,13 @@ if [ -n "${POINTS_FILE:-}" ]; then
   log_name=slurm-%A_%a.out
   POINTS_FILE=$(cd "$(dirname "$POINTS_FILE")" && pwd)/$(basename "$POINTS_FILE")
 fi
+
+# shellcheck disable=SC2086  # SBATCH_ARGS is a list of words
+PYTHONPATH="$ROOT:${PYTHONPATH:-}" "${PYTHON:-python}" -m mae_mm.launch.slurm_request -p "$PARTITION" \
+  "${resources[@]}" ${SBATCH_ARGS:-}  # exit 2 with its message when the request can never run
+[ -z "$TEST_ONLY" ] || exit 0
+mkdir -p "$WORK_DIR"
+WORK_DIR=$(cd "$WORK_DIR" && pwd)
 
 # shellcheck disable=SC2086  # SBATCH_ARGS is a list of words
 MAE_MM_ROOT=$ROOT MAE_MM_MAX_RESTARTS=${MAX_RESTARTS:-20} MAE_MM_SRUN_ARGS=${SRUN_ARGS:-} \

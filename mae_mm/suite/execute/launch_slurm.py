@@ -3,7 +3,9 @@
 ``tools/test.py`` on that checkpoint alone): a stage of one point as one job, a stage of several
 (sweeps, seeds) as one job array, a task per point; plus a collection job, ``--dependency=afterany``
 on them, that runs ``tools/transfer.py --status`` and so writes the tables once every point has
-ended. Returns at once; :mod:`.poll` follows the jobs.
+ended. Returns at once; :mod:`.poll` follows the jobs. Before anything is submitted, every
+stage's request is put to Slurm (``tools/slurm_train.sh --test-only``): one that can never run is
+refused with the launcher's message (:mod:`mae_mm.launch.slurm_request`).
 
 In a study the points of a transfer stage are grouped by the pretraining point they start from:
 a job (or array) per group, submitted with ``--dependency=afterok:<that pretraining job>`` and
@@ -21,6 +23,7 @@ import tempfile
 import time
 from typing import Dict, List, Optional, Tuple
 
+from mae_mm.launch.slurm_request import REFUSED
 from ..console import say
 from ..errors import SlurmError
 from ..plan.evaluates import choose, record_choice
@@ -37,11 +40,26 @@ def require_sbatch() -> None:
                          '(or use --launcher local)')
 
 
-def _sbatch_output(cmd: List[str], env: Dict) -> str:
+# tools/slurm_train.sh's variables as this tool sets them, added to its refusal of a request
+SUITE_KNOBS = ('tools/transfer.py: --gpus N sets GPUS (every stage), --partition the PARTITION; CPUS_PER_TASK and '
+               'GPUS_PER_NODE are taken from its environment')
+
+
+def _submit(cmd: List[str], env: Dict) -> subprocess.CompletedProcess:
+    """Runs a submission command. Raises SlurmError with its message: as tools/slurm_train.sh
+    words it when it refused the request, with this tool's variables."""
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    message = proc.stderr.strip() or proc.stdout.strip()
+    if proc.returncode != 0 and REFUSED in message:
+        raise SlurmError(f'{message}\n  {SUITE_KNOBS}')
     if proc.returncode != 0:
-        raise SlurmError(f'{" ".join(cmd[:3])} ... failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}')
-    return proc.stdout.strip().splitlines()[-1].split(';')[0]
+        raise SlurmError(f'{" ".join(cmd[:3])} ... failed ({proc.returncode}): {message}')
+    return proc
+
+
+def _sbatch_output(cmd: List[str], env: Dict) -> str:
+    """The job id that ``cmd`` (sbatch --parsable, or tools/slurm_train.sh) printed last."""
+    return _submit(cmd, env).stdout.strip().splitlines()[-1].split(';')[0]
 
 
 def _env(gpus: int, after: Optional[str] = None, **extra: str) -> Dict:
@@ -58,6 +76,19 @@ def _slurm_train(root: str, partition: str, job_name: str, stage: Dict, weights:
     evaluate = [] if stage['train'] else ['--eval', weights]
     return ['bash', osp.join(root, 'tools', 'slurm_train.sh'), *evaluate, partition, job_name,
             osp.join(root, stage['config']), work_dir]
+
+
+def check_requests(root: str, partition: str, stages: List[Dict], gpus: Optional[int]) -> None:
+    """Puts each stage's request (its processes: ``gpus``, else the stage's) to Slurm before any is
+    submitted (``tools/slurm_train.sh --test-only``); raises SlurmError when one can never run, and
+    passes on its warning when one must wait for drained nodes."""
+    asked = {gpus or stage['gpus']: stage for stage in stages}  # the rest of the request is the same
+    for processes, stage in asked.items():
+        cmd = ['bash', osp.join(root, 'tools', 'slurm_train.sh'), '--test-only', partition, 'mae_mm-check',
+               osp.join(root, stage['config'])]
+        warning = _submit(cmd, _env(processes)).stderr.strip()
+        if warning:
+            say(warning)
 
 
 def _options(stage: Dict, point: Dict, weights: Optional[str]) -> List[str]:
@@ -154,11 +185,14 @@ def _evaluated(root: str, work_dir: str, manifest: Dict, point: Dict) -> Optiona
 
 
 def run_slurm(root: str, work_dir: str, manifest: Dict, points: List[Dict], gpus: Optional[int]) -> None:
-    """One job per group of one point, one job array per group of several (:func:`_groups`), a
-    study's transfers behind their pretraining point's job; then the collection job. Records every
-    job id in the manifest as it is submitted."""
+    """Every stage's request checked (:func:`check_requests`); then one job per group of one
+    point, one job array per group of several (:func:`_groups`), a study's transfers behind their
+    pretraining point's job; then the collection job. Records every job id in the manifest as it
+    is submitted."""
+    groups = _groups(manifest, points)
+    check_requests(root, manifest['partition'], [manifest['stages'][g[0]['stage']]['stage'] for g in groups], gpus)
     jobs = []
-    for group in _groups(manifest, points):
+    for group in groups:
         name = group[0]['stage']
         stage = manifest['stages'][name]['stage']
         if group[0].get('source'):

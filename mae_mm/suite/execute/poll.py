@@ -1,7 +1,9 @@
 """Following a Slurm run: ``squeue`` and ``scontrol show job`` (clusters without an accounting
 database have no ``sacct``) move running points to done, failed or interrupted. A requeued job
-(pending again after a preemption) counts as running. A study's transfer jobs whose pretraining
-job ended without its checkpoint are cancelled (``scancel``) and marked ``skipped``
+(pending again after a preemption) counts as running. A pending job's reason (squeue's ``%r``) is
+kept on its point (``slurm_reason``), with what to do when it does not clear by itself
+(``slurm_hint``, :func:`mae_mm.launch.slurm_request.waiting_hint`). A study's transfer jobs whose
+pretraining job ended without its checkpoint are cancelled (``scancel``) and marked ``skipped``
 (:func:`mae_mm.suite.plan.graph.block_dependants`)."""
 import os.path as osp
 import subprocess
@@ -9,6 +11,7 @@ import time
 from typing import Dict, Optional, Tuple
 
 from mae_mm.exit_codes import PREEMPTED
+from mae_mm.launch.slurm_request import all_nodes_down, waiting_hint, waits_on_nodes
 from ..errors import SlurmError
 from ..plan.graph import block_dependants
 from ..plan.manifest import iter_points, point_dir, point_log, read_manifest, write_manifest
@@ -21,12 +24,24 @@ ACTIVE = {'PENDING', 'RUNNING', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'CONF
 RESUMABLE = {'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'PREEMPTED', 'BOOT_FAIL', 'DEADLINE'}
 
 
-def queue_states() -> Dict[str, str]:
-    """``{job id: state}`` of the jobs squeue lists (the ones not ended, or ended moments ago)."""
-    proc = subprocess.run(['squeue', '-h', '-r', '-o', '%i %T'], capture_output=True, text=True)  # -r: a line per array task
+def queue_states() -> Dict[str, Tuple[str, str, str]]:
+    """``{job id: (state, partition, reason)}`` of the jobs squeue lists (the ones not ended, or
+    ended moments ago); the reason is why a pending job waits (squeue shows ``None`` for a running one)."""
+    # -r: a line per array task; the reason last, it may hold spaces ('ReqNodeNotAvail, UnavailableNodes:n1')
+    proc = subprocess.run(['squeue', '-h', '-r', '-o', '%i %T %P %r'], capture_output=True, text=True)
     if proc.returncode != 0:
         raise SlurmError(f'squeue failed: {proc.stderr.strip()}')
-    return dict(line.split(None, 1) for line in proc.stdout.splitlines() if line.strip())
+    rows = [line.split(None, 3) for line in proc.stdout.splitlines() if line.strip()]
+    return {row[0]: (row[1], row[2], row[3] if len(row) > 3 else '') for row in rows if len(row) > 2}
+
+
+def note_waiting(point: Dict, state: Optional[str], partition: str, reason: str) -> None:
+    """Keeps a pending job's reason on its point (``slurm_reason``) and, when it does not clear by
+    itself, what to do (``slurm_hint``); clears both otherwise (squeue's ``None``: no reason yet)."""
+    waiting = state == 'PENDING' and reason not in ('', 'None')
+    down = waiting and waits_on_nodes(reason) and all_nodes_down(partition)
+    point['slurm_reason'] = reason if waiting else None
+    point['slurm_hint'] = waiting_hint(reason, point['job_id'], down) if waiting else None
 
 
 def ended_state(job_id: str) -> Tuple[Optional[str], Optional[str]]:
@@ -52,8 +67,9 @@ def refresh_slurm(work_dir: str, manifest: Dict) -> bool:
     queue = queue_states()
     changed = False
     for name, point in active:
-        state = queue.get(point['job_id'])
+        state, partition, reason = queue.get(point['job_id'], (None, '', ''))
         point['slurm_state'] = state
+        note_waiting(point, state, partition, reason)
         if state in ACTIVE:
             continue
         metrics_file = osp.join(point_dir(work_dir, manifest, name, point), 'metrics.json')

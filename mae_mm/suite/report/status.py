@@ -7,14 +7,18 @@ from ..plan.manifest import PRETRAINING, interrupt_if_gone, iter_points, point_l
 
 
 def _progress(work_dir: str, manifest: Dict, name: str, point: Dict) -> str:
+    """``job 12 PENDING: JobHeldUser, starting``: the job, its state and why it waits, then where
+    training is (mmengine's ETA)."""
     where = train_progress(point_log(work_dir, manifest, name, point))
-    extra = [f'job {point["job_id"]} {point.get("slurm_state") or ""}'.strip()] if point.get('job_id') else []
-    return ', '.join(extra + [where or 'starting'])
+    job = f'job {point["job_id"]} {point.get("slurm_state") or ""}'.strip()
+    job += f': {point["slurm_reason"]}' if point.get('slurm_reason') else ''
+    return ', '.join(([job] if point.get('job_id') else []) + [where or 'starting'])
 
 
 def status_lines(work_dir: str, manifest: Dict) -> List[str]:
     """``stage[/point]: status`` with the metrics of a done point, the progress of a running one
-    (its job and mmengine's ETA) and the reason of any other. A local point whose transfer.py is
+    (its job, why it waits when pending, what to do when that does not clear by itself, and
+    mmengine's ETA) and the reason of any other. A local point whose transfer.py is
     gone is shown interrupted (``manifest`` is updated, not written). A study's grid comes first."""
     lines = study_grid(work_dir, manifest) if manifest.get('study') else []
     for name, point in iter_points(manifest):
@@ -25,6 +29,7 @@ def status_lines(work_dir: str, manifest: Dict) -> List[str]:
             text += ': ' + ', '.join(f'{k}={"missing" if v is None else f"{v:.4g}"}' for k, v in point['metrics'].items())
         elif status == 'running':
             text += f' ({_progress(work_dir, manifest, name, point)})'
+            text += f': {point["slurm_hint"]}' if point.get('slurm_hint') else ''
         elif point.get('reason'):
             text += f': {point["reason"]}'
         if point.get('evaluated') and status in ('done', 'running'):  # a test of another stage's checkpoint
