@@ -93,8 +93,8 @@ def test_the_suite_refuses_a_request_that_can_never_run_before_submitting_anythi
     refused_alone(slurm_cluster, proc, before)
     assert proc.stderr.startswith('transfer.py: slurm_train.sh: refused before submission'), proc.stderr
     assert f'set GPUS={cpus} or less' in proc.stderr and '--gpus N sets GPUS' in proc.stderr, proc.stderr
-    manifest = json.load(open(tmp_path / 'run' / 'manifest.json'))
-    assert [p['status'] for p in manifest['stages']['pretrain']['points']] == ['pending']
+    # refused before anything is written or discarded (a --replace keeps the old run)
+    assert not (tmp_path / 'run' / 'manifest.json').exists()
 
 
 def _fake_checkpoint(path):

@@ -1,7 +1,7 @@
 """Evaluates a checkpoint with any config of this project (its test dataloader and evaluator).
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out METRICS.json]
-                                           [--cfg-options KEY=VALUE ...] [--launcher ...]
+                                           [--data-root DIR] [--cfg-options KEY=VALUE ...] [--launcher ...]
 
 The code: mae_mm/launch/evaluate.py.
 """

@@ -5,12 +5,14 @@ import json
 import numbers
 import os
 import os.path as osp
+import sys
 from typing import Dict, List, Optional
 
 from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
+from mae_mm.own_data import OwnDataError
 from .prepare import RunRequest, prepare_run
 
 
@@ -22,12 +24,14 @@ def parse_args(argv: Optional[List[str]] = None):
     parser.add_argument('--work-dir', help='where the logs go (default: work_dirs/<config name>)')
     parser.add_argument('--out', help='also write the metrics to this JSON file')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    parser.add_argument('--data-root', metavar='DIR',
+                        help='your own data, in the layout of the config\'s task (tools/train.py --help)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return RunRequest(config=args.config, mode='test', cfg_options=args.cfg_options, launcher=args.launcher,
-                      work_dir=args.work_dir, checkpoint=args.checkpoint), args.out
+                      work_dir=args.work_dir, checkpoint=args.checkpoint, data_root=args.data_root), args.out
 
 
 def plain_metrics(metrics: Dict) -> Dict:
@@ -36,9 +40,15 @@ def plain_metrics(metrics: Dict) -> Dict:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Evaluates as ``argv`` says, prints the metrics as one JSON line; returns 0."""
+    """Evaluates as ``argv`` says, prints the metrics as one JSON line; returns 0, or 2 when the own
+    data folder does not fit (one line on stderr)."""
     request, out = parse_args(argv)
-    metrics = plain_metrics(Runner.from_cfg(prepare_run(request)).test())
+    try:
+        cfg = prepare_run(request)
+    except OwnDataError as err:
+        print(f'tools/test.py: {err}', file=sys.stderr)
+        return 2
+    metrics = plain_metrics(Runner.from_cfg(cfg).test())
     if out and is_main_process():
         os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
         with open(out, 'w') as f:

@@ -16,6 +16,7 @@ from mmengine.logging import print_log
 
 from mae_mm.engine.preemption import checked_signals, install_signal_handlers
 from mae_mm.engine.resume import checkpoint_problem, find_resumable_checkpoint
+from mae_mm.own_data import apply_own_data
 from mae_mm.runtime import setup_runtime
 from mae_mm.visualization.vis_backends import vis_backend_configs
 from .config_checks import check_data_paths, check_gpu_decode_pipeline, count_accumulation_in_auto_scale_lr
@@ -40,6 +41,8 @@ class RunRequest:
         amp: train: 'bf16' or 'fp16' autocast whatever the config says.
         vis: train: a visualiser backend besides mmengine's local one.
         checkpoint: test: the weights to evaluate.
+        data_root: ``--data-root``: the user's own data folder, read in the layout of the config's
+            task (:mod:`mae_mm.own_data`).
     """
     config: str
     mode: str = 'train'
@@ -50,11 +53,13 @@ class RunRequest:
     amp: Optional[str] = None
     vis: Optional[str] = None
     checkpoint: Optional[str] = None
+    data_root: Optional[str] = None
 
 
 def prepare_run(request: RunRequest) -> Config:
     """The config a Runner builds for ``request``, checked; raises before anything is built when
-    a checkpoint, a data path, a test set, the schedule, the GPU decode pipeline or the mmcv ops do not fit."""
+    a checkpoint, a data path, a test set, the schedule, the GPU decode pipeline or the mmcv ops do
+    not fit (:class:`~mae_mm.own_data.OwnDataError` for the user's own data folder)."""
     if request.mode not in ('train', 'test'):
         raise ValueError(f"RunRequest.mode must be 'train' or 'test', got {request.mode!r}")
     setup_runtime()
@@ -63,6 +68,7 @@ def prepare_run(request: RunRequest) -> Config:
     cfg = Config.fromfile(request.config)
     as_written = copy.deepcopy(cfg) if request.mode == 'train' else None
     cfg.merge_from_dict(request.cfg_options)
+    apply_own_data(cfg, request.data_root, request.mode)
     if request.mode == 'train':
         catch_preemption_signals_early(cfg)
         check_schedule(cfg, as_written, request.config)

@@ -6,6 +6,7 @@ drive the same command line without loading a script by path.
 import argparse
 import logging
 import os
+import sys
 from typing import List, Optional
 
 from mmengine.config import DictAction
@@ -13,6 +14,7 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from mae_mm.engine.preemption import TrainingPreempted
+from mae_mm.own_data import OwnDataError
 from mae_mm.visualization.vis_backends import VIS_BACKENDS
 from .prepare import AMP_DTYPES, RunRequest, prepare_run
 
@@ -33,17 +35,29 @@ def parse_args(argv: Optional[List[str]] = None) -> RunRequest:
     parser.add_argument('--vis', choices=VIS_BACKENDS,
                         help="visualiser backend besides mmengine's local one (scalars.json, PNGs): tensorboard "
                              '(pip install -e .[tensorboard]) or wandb (pip install -e .[wandb]); default: the config\'s')
+    parser.add_argument('--data-root', metavar='DIR',
+                        help='your own data, in the layout of the config\'s task: pretraining every image under DIR '
+                             '(any layout); classification DIR/{train,val}/<class>/; detection COCO-format '
+                             'DIR/annotations/{train,val}.json + DIR/{train,val}/; segmentation '
+                             'DIR/{images,annotations}/{train,val}/ + DIR/classes.txt (README "Your own data")')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return RunRequest(config=args.config, mode='train', cfg_options=args.cfg_options, launcher=args.launcher,
-                      work_dir=args.work_dir, resume=args.resume, amp=args.amp, vis=args.vis)
+                      work_dir=args.work_dir, resume=args.resume, amp=args.amp, vis=args.vis,
+                      data_root=args.data_root)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Trains as ``argv`` says; returns the exit status: 0, or 75 when preempted (saved, resumable)."""
-    runner = Runner.from_cfg(prepare_run(parse_args(argv)))
+    """Trains as ``argv`` says; returns the exit status: 0, 2 when the own data folder does not fit
+    (one line on stderr), or 75 when preempted (saved, resumable)."""
+    try:
+        cfg = prepare_run(parse_args(argv))
+    except OwnDataError as err:
+        print(f'tools/train.py: {err}', file=sys.stderr)
+        return 2
+    runner = Runner.from_cfg(cfg)
     try:
         runner.train()
     except TrainingPreempted as stop:  # saved (or nothing to save yet): resumable with --resume

@@ -12,7 +12,7 @@ from mae_mm.exit_codes import PREEMPTED
 from .console import say
 from .errors import NotAPretrainingCheckpoint, RunRefused
 from .execute.launch_local import PointInterrupted, run_local
-from .execute.launch_slurm import require_sbatch, run_slurm
+from .execute.launch_slurm import check_requests, require_sbatch, run_slurm
 from .execute.poll import current_manifest, follow
 from .execute.prepare import convert_if_needed, discard
 from .plan.build import make_plan
@@ -36,6 +36,9 @@ def start(request: SuiteRequest, root: str) -> int:
         print('\n'.join(plan.describe()))
         return 0
     work_dir, manifest = plan.work_dir, plan.manifest
+    if request.launcher == 'slurm' and plan.points:  # a request Slurm can never run: refused with the old run intact
+        stages = {p['stage']: manifest['stages'][p['stage']]['stage'] for p in plan.points}
+        check_requests(root, manifest['partition'], list(stages.values()), request.gpus)
     discard(work_dir, plan.discard, manifest['checkpoint'])  # only now: every check passed with the old run intact
     if plan.points:
         if manifest['checkpoint']:
@@ -45,7 +48,7 @@ def start(request: SuiteRequest, root: str) -> int:
     if plan.points or plan.fresh:
         write_manifest(work_dir, manifest)
     if request.launcher == 'slurm':
-        run_slurm(root, work_dir, manifest, plan.points, request.gpus)
+        run_slurm(root, work_dir, manifest, plan.points, request.gpus, checked=True)
         return 0
     try:
         run_local(root, work_dir, manifest, plan.points, request.gpus, request.progress_interval)

@@ -18,12 +18,14 @@ NO_INIT = {'model.backbone.init_cfg': None}  # the random-init row
 
 
 def start_options(stage: Dict, weights: Optional[str]) -> Dict:
-    """The options that give a transfer training its starting weights: ``weights``, or none at all
-    (random init) when ``weights`` is None. Nothing for an evaluation (the weights are test.py's
-    CHECKPOINT) or for pretraining."""
+    """The options that give a stage its data and a transfer training its starting weights: the
+    stage's own ``data_root`` when it has one (every stage, evaluations too); ``weights``, or
+    none at all (random init) when ``weights`` is None. No weights for an evaluation (they are
+    test.py's CHECKPOINT) or for pretraining."""
+    data = {'data_root': stage['data_root']} if stage.get('data_root') else {}
     if not stage['train'] or stage.get('pretraining'):
-        return {}
-    return dict(NO_INIT) if weights is None else {INIT_CHECKPOINT_KEY: weights}
+        return data
+    return dict(data, **(NO_INIT if weights is None else {INIT_CHECKPOINT_KEY: weights}))
 
 
 def cfg_options(point: Dict, start: Optional[Dict] = None) -> List[str]:

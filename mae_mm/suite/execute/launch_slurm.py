@@ -184,13 +184,15 @@ def _evaluated(root: str, work_dir: str, manifest: Dict, point: Dict) -> Optiona
     return None
 
 
-def run_slurm(root: str, work_dir: str, manifest: Dict, points: List[Dict], gpus: Optional[int]) -> None:
-    """Every stage's request checked (:func:`check_requests`); then one job per group of one
+def run_slurm(root: str, work_dir: str, manifest: Dict, points: List[Dict], gpus: Optional[int],
+              checked: bool = False) -> None:
+    """Every stage's request checked (:func:`check_requests`; ``checked``: the caller has); then one job per group of one
     point, one job array per group of several (:func:`_groups`), a study's transfers behind their
     pretraining point's job; then the collection job. Records every job id in the manifest as it
     is submitted."""
     groups = _groups(manifest, points)
-    check_requests(root, manifest['partition'], [manifest['stages'][g[0]['stage']]['stage'] for g in groups], gpus)
+    if not checked:
+        check_requests(root, manifest['partition'], [manifest['stages'][g[0]['stage']]['stage'] for g in groups], gpus)
     jobs = []
     for group in groups:
         name = group[0]['stage']

@@ -5,9 +5,9 @@ from typing import Dict
 
 from ..errors import SuiteError
 
-STAGE_NAMES = ('pretrain', 'finetune', 'linprobe', 'partial', 'coco', 'ade20k', 'robustness',
-               'inat2017', 'inat2018', 'inat2019', 'places205', 'places365')
-STAGE_KEYS = {'config', 'gpus', 'metrics', 'select', 'train', 'lower_is_better', 'evaluates'}
+STAGE_NAMES = ('pretrain', 'finetune', 'linprobe', 'partial', 'coco', 'ade20k', 'detection', 'segmentation',
+               'robustness', 'inat2017', 'inat2018', 'inat2019', 'places205', 'places365')
+STAGE_KEYS = {'config', 'gpus', 'metrics', 'select', 'train', 'lower_is_better', 'evaluates', 'data_root'}
 
 
 def load_suite(path: str, root: str) -> Dict:
@@ -15,8 +15,10 @@ def load_suite(path: str, root: str) -> Dict:
     :data:`STAGE_NAMES` order, each with ``config`` (relative to ``root``), ``gpus`` (default 1),
     ``train`` (default True), ``metrics`` (results key -> tools/test.py key), ``select`` and
     ``lower_is_better`` (default False), and for a test-only stage of another stage's checkpoints
-    ``evaluates`` (that training stage's name, earlier in the suite; :mod:`.evaluates`). Every
-    stage config must exist."""
+    ``evaluates`` (that training stage's name, earlier in the suite; :mod:`.evaluates`), and for a
+    stage on the user's own data ``data_root`` (its folder, made absolute from the current
+    directory; the config must have an ``own_data`` block: :mod:`mae_mm.own_data`). Every stage
+    config must exist."""
     from mmengine.config import Config  # mmengine.config imports neither torch nor a toolbox
 
     if not osp.isfile(path):
@@ -50,6 +52,8 @@ def load_suite(path: str, root: str) -> Dict:
             raise SuiteError(f'{path}: stages.{name}.gpus must be a positive integer, not {gpus!r}')
         out[name] = dict(config=config, gpus=gpus, train=bool(stage.get('train', True)), metrics=dict(metrics),
                          select=select, lower_is_better=bool(stage.get('lower_is_better', False)))
+        if stage.get('data_root') is not None:
+            out[name]['data_root'] = own_data_root(path, name, stage['data_root'], osp.join(root, config))
         source = stage.get('evaluates')
         if source is not None:
             if out[name]['train']:
@@ -59,6 +63,19 @@ def load_suite(path: str, root: str) -> Dict:
                                  f'({[n for n, s in out.items() if s["train"]]})')
             out[name]['evaluates'] = source
     return dict(stages=out, cited=dict(raw.get('cited') or {}))
+
+
+def own_data_root(path: str, name: str, data_root, config: str) -> str:
+    """A stage's ``data_root``, absolute; refused unless it is a folder and the stage's config reads
+    own data (has an ``own_data`` block: its datasets then follow ``data_root``)."""
+    from mmengine.config import Config
+
+    if not isinstance(data_root, str) or not osp.isdir(osp.expanduser(data_root)):
+        raise SuiteError(f'{path}: stages.{name}.data_root is not a folder: {data_root!r}')
+    if Config.fromfile(config, import_custom_modules=False).get('own_data') is None:
+        raise SuiteError(f'{path}: stages.{name}.data_root is set but its config {config} has no own_data block, so '
+                         'its datasets would not read it: use a configs/own_data/ leaf (README "Your own data")')
+    return osp.abspath(osp.expanduser(data_root))
 
 
 def pick_stages(suite: Dict, only: str) -> Dict:

@@ -22,9 +22,10 @@ from typing import Dict, Iterator, List, NamedTuple, Optional, Tuple
 from ..plan.evaluates import best_overrides
 from ..plan.graph import RANDOM_INIT
 
-TABLE_SCALE = {'coco': 100.0}  # the tables show percent; mmdet reports COCO AP as a fraction
+TABLE_SCALE = {'coco': 100.0, 'detection': 100.0}  # the tables show percent; mmdet reports COCO AP as a fraction
 LABELS = {'pretrain': 'pretrain', 'finetune': 'fine-tune', 'linprobe': 'linear probe', 'partial': 'partial fine-tune',
-          'coco': 'COCO', 'ade20k': 'ADE20K', 'robustness': 'robustness', 'inat2017': 'iNat 2017',
+          'coco': 'COCO', 'ade20k': 'ADE20K', 'detection': 'detection', 'segmentation': 'segmentation',
+          'robustness': 'robustness', 'inat2017': 'iNat 2017',
           'inat2018': 'iNat 2018', 'inat2019': 'iNat 2019', 'places205': 'Places205', 'places365': 'Places365'}
 POINT_KEYS = ('points', 'chosen')
 RANDOM_INIT_LABEL = 'random init, this transfer recipe'  # the row (column) of the transfers from no checkpoint
