@@ -54,7 +54,7 @@ def parse_args(argv=None):
     parser.add_argument('--gpus', type=int, help="processes per stage (local default 1; slurm default: the suite's)")
     parser.add_argument('--partition', help='Slurm partition (--launcher slurm)')
     parser.add_argument('--only', default='',
-                        help='comma-separated stages: pretrain,finetune,linprobe,partial,coco,ade20k')
+                        help='comma-separated stages: pretrain,finetune,linprobe,partial,coco,ade20k,detection,segmentation,...')
     parser.add_argument('--sweep', nargs='+', default=[], metavar='[STAGE:]KEY=V1,V2',
                         help="a grid over the transfer configs' keys (STAGE: one stage's)")
     parser.add_argument('--seeds', type=int, help='run every point with seeds 0..N-1 (randomness.seed)')
