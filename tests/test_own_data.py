@@ -189,7 +189,25 @@ def test_classification_follows_the_class_folders(own, tmp_path):
     assert cfg.val_evaluator.topk == cfg.test_evaluator.topk == (1,)
     for loader, split in (('train_dataloader', 'train'), ('val_dataloader', 'val'), ('test_dataloader', 'val')):
         dataset = cfg[loader].dataset
-        assert (dataset.data_prefix, dataset.classes) == (split, ('checkers', 'disks', 'stripes'))
+        assert (dataset.type, dataset.data_prefix, dataset.classes, dataset.with_label) == \
+            ('mae_mm.ImageFolder', split, ('checkers', 'disks', 'stripes'), True)
+    # hidden folders and files (a notebook's checkpoints, macOS's ._ companions) and other files are no classes
+    # and no images: the data set holds the 72 training images, labelled by their folder's index
+    messy = tmp_path / 'messy'
+    shutil.copytree(own['classification'], messy)
+    for split in ('train', 'val'):
+        (messy / split / '.ipynb_checkpoints').mkdir()
+        (messy / split / 'disks' / '._disks_000.jpg').write_bytes(b'\0\5\26\7')
+        (messy / split / 'disks' / 'notes.txt').write_text('x')
+        (messy / split / 'disks' / '.thumbnails').mkdir()
+        shutil.copy(messy / split / 'disks' / 'disks_000.jpg', messy / split / 'disks' / '.thumbnails')
+    cfg = prepared(DEMO_FINETUNE, str(messy))
+    from mmengine.registry import DATASETS
+    dataset = DATASETS.build(cfg.train_dataloader.dataset)
+    labels = [dataset.get_data_info(i)['gt_label'] for i in range(len(dataset))]
+    assert len(dataset) == 72 and sorted(set(labels)) == [0, 1, 2] and labels.count(1) == 24
+    assert all('disks' in dataset.get_data_info(i)['img_path'] for i in range(len(dataset)) if labels[i] == 1)
+    assert dataset.metainfo['classes'] == ('checkers', 'disks', 'stripes')
     # five classes: top-5 as well; the linear probe's head too
     five = tmp_path / 'five'
     for split in ('train', 'val'):
