@@ -15,7 +15,7 @@ from mae_mm.registry import MODELS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 COCO = {osp.basename(p).split('_')[1]: p for p in sorted(glob.glob(osp.join(ROOT, 'configs', 'coco', '*.py')))}
-DEMO = glob.glob(osp.join(ROOT, 'configs', 'demo', 'mask-rcnn_*.py'))
+DEMO = [p for p in glob.glob(osp.join(ROOT, 'configs', 'demo', 'mask-rcnn_*.py')) if 'own-data' not in p]  # own: test_own_data
 
 # size -> (arch, global blocks, drop path, layer decay, iterations, lr steps, no weight decay)
 RECIPE = {
