@@ -2,6 +2,7 @@
 import json
 import os
 import os.path as osp
+import signal
 
 import pytest
 from reliability_utils import run
@@ -60,6 +61,21 @@ def evaluate_before_training(config, pretrained, work_dir):
         return runner.test()
     finally:
         DefaultScope._instance_dict.clear()
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers_restored():
+    """Puts back this process's SIGTERM and SIGUSR1 handlers after each test. A test that runs a
+    tool in this process (``prepare_run`` of a config with SaveOnSignalHook) makes them only record
+    the signal from then on; left so, a SIGTERM (a cancelled CI job, ``kill``) would no longer stop
+    pytest, and a later test could inherit a signal caught in another."""
+    from mae_mm.engine import preemption
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGUSR1)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+    preemption._received = None
 
 
 @pytest.fixture(scope='session')
