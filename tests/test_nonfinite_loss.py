@@ -1,4 +1,5 @@
 """A NaN loss stops the run naming the iteration and the loss terms, or skips the step."""
+import json
 import math
 import os.path as osp
 
@@ -103,3 +104,41 @@ def test_bad_policy_is_refused():
         NonFiniteLossHook(on_nonfinite='rollback', lr_factor=1.5)
     with pytest.raises(ValueError, match='max_rollbacks must be >= 0'):
         NonFiniteLossHook(on_nonfinite='rollback', max_rollbacks=-1)
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_a_nonfinite_loss_on_one_rank_skips_that_step_on_every_rank(demo_data, tmp_path):
+    """2 processes on gloo, batch 16 each; rank 1's loss is NaN at iteration 5 only. Every rank skips
+    that step (agreed before any backward), the replicas stay equal, the run trains on to its end,
+    and each step makes one small all-reduce from Python (the agreement, which SaveOnSignalHook
+    reads too), not two."""
+    work_dir, probes = str(tmp_path / 'run'), str(tmp_path / 'probe')
+    cfg = derived_config(tmp_path, 'skip2', SHORT_RUN.replace('dataset=dict(', 'batch_size=16, dataset=dict(') +
+                         "custom_hooks = [h if h['type'] != 'mae_mm.NonFiniteLossHook' else "
+                         "dict(h, on_nonfinite='skip') for h in custom_hooks]\n",
+                         extra_hooks=[dict(type='InjectNonFiniteLossHook', at_iter=5, rank=1),
+                                      dict(type='CountAllReducesHook', path=probes + '_reduces'),
+                                      dict(type='SaveRankWeightsHook', path=probes + '_weights')])
+    proc = run('tools/dist_train.sh', cfg, '2', '--work-dir', work_dir, threads=1, env={'PORT': str(_free_port())})
+    out = proc.stdout + proc.stderr
+    assert "non-finite loss at iteration 5 (epoch 2) on another rank (rank 0's loss is finite)" in out, out[-3000:]
+    records = read_scalars(work_dir)
+    assert [r['skipped_nonfinite_steps'] for r in records if 'skipped_nonfinite_steps' in r][-1] == 1
+    losses = {r['step']: r['loss'] for r in records if 'loss' in r}
+    assert sorted(losses) == list(range(1, 7)) and all(math.isfinite(v) for v in losses.values()), losses
+    ranks = [torch.load(f'{probes}_weights_{rank}.pth', weights_only=True) for rank in (0, 1)]
+    for key, value in ranks[0].items():
+        assert torch.equal(value, ranks[1][key]), key
+        assert not value.is_floating_point() or torch.isfinite(value).all(), key
+    for rank in (0, 1):
+        with open(f'{probes}_reduces_{rank}.json') as f:
+            counts = {int(k): v for k, v in json.load(f).items()}
+        # the first iteration also checks for a signal caught during start-up
+        assert counts == {1: 2, **{i: 1 for i in range(2, 7)}}, (rank, counts)

@@ -4,13 +4,15 @@ import math
 from typing import Dict, Optional
 
 import torch
-from mmengine.dist import all_reduce, get_world_size
+from mmengine.dist import get_rank, get_world_size
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from mae_mm.registry import HOOKS
 from .optim_wrapper import SkipNonFiniteOptimWrapper
+from .preemption import signal_received
 from .resume import find_resumable_checkpoint, run_checkpoint_hook
+from .step_agreement import agree
 from .train_loop import RollbackRequested
 
 
@@ -77,6 +79,11 @@ class NonFiniteLossHook(Hook):
     Each mode is a method ``_on_<mode>(runner, where, listed)`` called after an iteration whose
     loss was not finite; a new mode is one more method and one more entry in :attr:`MODES`.
 
+    Under DDP every rank takes the same decision for the same step: a non-finite loss on any rank
+    skips (agreed before any backward), stops or rolls back on all of them, through the step's one
+    small all-reduce (:mod:`mae_mm.engine.step_agreement`, shared with SaveOnSignalHook). The
+    messages say which rank's loss was not finite.
+
     Under fp16 with a dynamic loss scale, the ``GradScaler`` already skips steps whose
     *gradients* overflow (and lowers the scale); this hook is about the loss itself.
     """
@@ -132,16 +139,22 @@ class NonFiniteLossHook(Hook):
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         terms = _loss_terms(outputs)
-        skipped = any(getattr(w, 'last_step_skipped', False) for w in _wrappers(runner.optim_wrapper))
-        finite = not skipped and all(math.isfinite(v) for v in terms.values())
-        if self.on_nonfinite == 'rollback' and get_world_size() > 1:  # every rank goes back, or none
-            flag = torch.tensor([0.0 if finite else 1.0])
-            all_reduce(flag, op='max')
-            finite = not flag.item()
+        finite_here = all(math.isfinite(v) for v in terms.values())
+        if self.on_nonfinite == 'skip':  # the optimizer wrapper's agreement, made before the backward
+            wrappers = _wrappers(runner.optim_wrapper)
+            finite = finite_here and not any(getattr(w, 'last_step_skipped', False) for w in wrappers)
+        elif get_world_size() > 1:  # every rank stops or goes back, or none: the step's one all-reduce
+            finite = not agree(signal_received() is not None, not finite_here)[1]
+        else:
+            finite = finite_here
         if finite:
             self.consecutive = 0
             return
         where = f'iteration {runner.iter + 1} (epoch {runner.epoch + 1})'
+        if not finite_here:
+            where += f' on rank {get_rank()}' if get_world_size() > 1 else ''
+        else:
+            where += f' on another rank (rank {get_rank()}\'s loss is finite)'
         listed = ', '.join(f'{k}={v}' for k, v in terms.items())
         getattr(self, f'_on_{self.on_nonfinite}')(runner, where, listed)
 

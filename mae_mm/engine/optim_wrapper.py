@@ -23,6 +23,8 @@ from mmengine.logging import print_log
 from mmengine.optim import OptimWrapper
 
 from mae_mm.registry import OPTIM_WRAPPERS
+from .preemption import signal_received
+from .step_agreement import agree
 
 _AMP_ONLY_ARGS = ('loss_scale', 'dtype', 'use_fsdp')
 
@@ -40,21 +42,30 @@ class SkipNonFiniteOptimWrapper(OptimWrapper):
             before the backward pass (one host synchronisation per call); a loss with a NaN or
             inf gets no backward and no optimizer step (weights, optimizer state and step
             counters stay as they were) and the gradients are zeroed (with gradient
-            accumulation, those of the window so far too).
+            accumulation, those of the window so far too). Under DDP the ranks agree first
+            (:func:`mae_mm.engine.step_agreement.agree`, the step's one small all-reduce, which
+            also carries SaveOnSignalHook's flag): a non-finite loss on any rank skips the step
+            on every rank, before any of them starts its backward, so the replicas stay equal.
             ``NonFiniteLossHook(on_nonfinite='skip')`` switches it on.
         last_step_skipped (bool): Whether the latest :meth:`update_params` call skipped its
-            step for a non-finite loss.
+            step for a non-finite loss (this rank's or another's).
+        last_loss_nonfinite_here (bool): Whether that call's loss was not finite on this rank.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.skip_nonfinite = False
         self.last_step_skipped = False
+        self.last_loss_nonfinite_here = False
 
     def update_params(self, loss: torch.Tensor, step_kwargs: Optional[dict] = None,
                       zero_kwargs: Optional[dict] = None) -> None:
         """mmengine's backward, step and zero_grad; with ``skip_nonfinite`` only for a finite loss."""
-        self.last_step_skipped = self.skip_nonfinite and not bool(torch.isfinite(loss).all())
+        self.last_loss_nonfinite_here = False
+        self.last_step_skipped = False
+        if self.skip_nonfinite:
+            self.last_loss_nonfinite_here = not bool(torch.isfinite(loss).all())
+            self.last_step_skipped = agree(signal_received() is not None, self.last_loss_nonfinite_here)[1]
         if self.last_step_skipped:
             self.zero_grad(**(zero_kwargs or {}))
             return

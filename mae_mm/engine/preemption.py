@@ -9,8 +9,11 @@ the process with :data:`PREEMPTED_EXIT_CODE`. ``--resume`` then continues from t
 exactly (:class:`~mae_mm.engine.train_loop.ResumableEpochBasedTrainLoop` for epoch-based
 configs; mmengine's iteration-based loop skips the trained batches itself).
 
-Under DDP the ranks agree on the flag (an all-reduce after every iteration), so every rank
-stops after the same iteration, whichever of them was signalled.
+Under DDP the ranks agree on the flag, so every rank stops after the same iteration, whichever
+of them was signalled: through the one small all-reduce per step of
+:mod:`mae_mm.engine.step_agreement`, which also carries the non-finite-loss flag of
+:class:`~mae_mm.engine.NonFiniteLossHook` (this hook makes that all-reduce itself only when no
+other part of the step did).
 """
 import os
 import os.path as osp
@@ -18,8 +21,7 @@ import signal
 import time
 from typing import Optional, Sequence
 
-import torch
-from mmengine.dist import all_reduce, barrier, get_world_size, is_main_process
+from mmengine.dist import barrier, is_main_process
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
@@ -27,6 +29,7 @@ from mae_mm.exit_codes import PREEMPTED as PREEMPTED_EXIT_CODE
 from mae_mm.registry import HOOKS
 from .atomic_backend import write_atomically
 from .resume import run_checkpoint_hook
+from .step_agreement import agree, forget, take_agreed_signal
 
 # a file to write the saved checkpoint's path into, for launchers that cannot pass exit codes on
 PREEMPTED_FILE_ENV = 'MAE_MM_PREEMPTED_FILE'
@@ -75,13 +78,15 @@ def signal_received() -> Optional[str]:
     return _received
 
 
-def _agreed(local: Optional[str]) -> bool:
-    """Whether any rank has caught a signal (every rank calls this at the same point)."""
-    if get_world_size() == 1:
-        return local is not None
-    flag = torch.tensor([1.0 if local else 0.0])
-    all_reduce(flag, op='max')  # mmengine moves it to the backend's device and back
-    return bool(flag.item())
+def _agreed_signal_of_this_step() -> bool:
+    """Whether any rank has caught a signal: the step's agreement when one was made (the optimizer
+    wrapper or NonFiniteLossHook did), else one all-reduce now (every rank calls this at the same
+    point)."""
+    agreed = take_agreed_signal()
+    if agreed is None:
+        agreed = agree(signal_received() is not None, False)[0]
+        take_agreed_signal()
+    return agreed
 
 
 @HOOKS.register_module()
@@ -108,13 +113,14 @@ class SaveOnSignalHook(Hook):
         self._first_iter = runner.iter
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        if runner.iter == self._first_iter and _agreed(signal_received()):
+        forget()  # an agreement of a step that never reached after_train_iter (a rollback)
+        if runner.iter == self._first_iter and _agreed_signal_of_this_step():
             raise TrainingPreempted(f'{signal_received() or "a signal"} before the first iteration of this '
                                     f'run (iteration {runner.iter + 1}): nothing to save, exiting with '
                                     f'{PREEMPTED_EXIT_CODE}')
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        if not _agreed(signal_received()):
+        if not _agreed_signal_of_this_step():
             return
         start = time.perf_counter()
         path = self.save(runner)

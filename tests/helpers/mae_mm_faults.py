@@ -46,16 +46,18 @@ class RecordImportedToolboxesHook(Hook):
 @HOOKS.register_module()
 class InjectNonFiniteLossHook(Hook):
     """Multiplies the model's loss by NaN at training iteration ``at_iter`` (1-based), the first
-    time the run reaches that iteration only: after a rollback the run passes it again, cleanly."""
+    time the run reaches that iteration only: after a rollback the run passes it again, cleanly.
+    With ``rank``, only in that process of a distributed run."""
 
-    def __init__(self, at_iter: int):
+    def __init__(self, at_iter: int, rank=None):
         self.at_iter = at_iter
+        self.rank = rank
         self._saved = None
         self._fired = False
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         self._restore()  # a rollback skips the after_train_iter of the poisoned iteration
-        if runner.iter + 1 != self.at_iter or self._fired:
+        if runner.iter + 1 != self.at_iter or self._fired or self.rank not in (None, get_rank()):
             return
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         loss = model.loss
@@ -143,3 +145,77 @@ class SignalSelfHook(Hook):
         if self.when == 'save' and not self._fired and checkpoint['meta']['epoch'] == self.at_epoch:
             self._fired = True
             os.kill(os.getpid(), signal.SIGUSR1)
+
+
+@HOOKS.register_module()
+class CountAllReducesHook(Hook):
+    """Counts the ``torch.distributed.all_reduce`` calls made from Python in each training
+    iteration (DDP's gradient buckets go through its C++ reducer, not counted) and writes
+    ``{iteration: count}`` to ``path_<rank>.json`` after training."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.counts = {}
+        self._current = None
+
+    def before_train(self, runner):
+        import torch.distributed as torch_dist
+
+        original = torch_dist.all_reduce
+
+        def counted(*args, **kwargs):
+            if self._current is not None:
+                self.counts[self._current] = self.counts.get(self._current, 0) + 1
+            return original(*args, **kwargs)
+
+        torch_dist.all_reduce = counted
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self._current = runner.iter + 1
+        self.counts.setdefault(self._current, 0)
+
+    def after_train(self, runner):
+        self._current = None
+        with open(f'{self.path}_{get_rank()}.json', 'w') as f:
+            json.dump(self.counts, f)
+
+
+@HOOKS.register_module()
+class SaveRankWeightsHook(Hook):
+    """After training, every rank saves its own model weights to ``path_<rank>.pth``."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def after_train(self, runner):
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        torch.save({k: v.detach().clone() for k, v in model.state_dict().items()}, f'{self.path}_{get_rank()}.pth')
+
+
+@HOOKS.register_module()
+class FillDiskBeforeSaveHook(Hook):
+    """Another process fills the disk: just before the checkpoint of epoch ``at_epoch`` is
+    written (after mmengine's own CheckpointHook has removed the old one), writes
+    ``ballast`` (a file on the checkpoints' file system) until ``leave_free`` bytes are left, so
+    the checkpoint meets ENOSPC. With ``ballast=None`` it lowers RLIMIT_FSIZE to ``leave_free``
+    bytes instead (EFBIG: Python ignores SIGXFSZ), for machines where a test cannot mount a tmpfs."""
+
+    def __init__(self, at_epoch: int, ballast=None, leave_free: int = 256 * 1024):
+        self.at_epoch = at_epoch
+        self.ballast = ballast
+        self.leave_free = leave_free
+
+    def before_save_checkpoint(self, runner, checkpoint):
+        if checkpoint['meta']['epoch'] != self.at_epoch:
+            return
+        if self.ballast is None:
+            import resource
+            resource.setrlimit(resource.RLIMIT_FSIZE, (self.leave_free, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+            return
+        stat = os.statvfs(os.path.dirname(self.ballast))
+        todo = stat.f_bavail * stat.f_frsize - self.leave_free
+        chunk = b'\0' * (1 << 20)
+        with open(self.ballast, 'ab') as f:
+            while todo > 0:
+                f.write(chunk[:min(todo, len(chunk))])
+                todo -= len(chunk)
