@@ -7,8 +7,11 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=100),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # atomic writes (mae_mm/engine/atomic_backend.py): a run killed while saving keeps the old file
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, backend_args=dict(backend='atomic_local')),
+    # atomic writes (mae_mm/engine/atomic_backend.py): a run killed while saving keeps the old file;
+    # mmengine's CheckpointHook that removes the old checkpoint only once the new one is written
+    # (mae_mm/engine/checkpoint_hook.py): a full disk or a kill never leaves the run without one
+    checkpoint=dict(type='mae_mm.WriteFirstCheckpointHook', interval=1, max_keep_ckpts=3,
+                    backend_args=dict(backend='atomic_local')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
 

@@ -70,7 +70,8 @@ optim_wrapper = dict(
     paramwise_cfg=dict(layer_decay_rate=0.65,
                        no_decay=['1d', 'cls_token', 'pos_embed', 'relative_position_bias_table']))
 
-default_hooks = dict(checkpoint=dict(backend_args=dict(backend='atomic_local')))  # atomic writes
+# atomic writes, the old checkpoint removed only once the new one is written (mae_mm/engine/checkpoint_hook.py)
+default_hooks = dict(checkpoint=dict(type='mae_mm.WriteFirstCheckpointHook', backend_args=dict(backend='atomic_local')))
 
 # 1500 iterations of linear warmup, then poly (power 1) to 0 at the run's end (160k; no `end`:
 # the Runner sets it to train_cfg.max_iters, so changing the length alone keeps the shape)

@@ -117,7 +117,8 @@ interval = 5000
 train_cfg = dict(_delete_=True, type='mae_mm.ResumableIterBasedTrainLoop', max_iters=184375, val_interval=interval)
 default_hooks = dict(
     logger=dict(interval=50, log_metric_by_epoch=False),
-    checkpoint=dict(by_epoch=False, interval=interval, max_keep_ckpts=3, save_last=True,
-                    backend_args=dict(backend='atomic_local')))  # atomic writes
+    # atomic writes, the old checkpoint removed only once the new one is written (mae_mm/engine/checkpoint_hook.py)
+    checkpoint=dict(type='mae_mm.WriteFirstCheckpointHook', by_epoch=False, interval=interval, max_keep_ckpts=3,
+                    save_last=True, backend_args=dict(backend='atomic_local')))
 log_processor = dict(by_epoch=False)
 auto_scale_lr = dict(base_batch_size=64)

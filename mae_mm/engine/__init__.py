@@ -2,6 +2,7 @@
 backend. Importing registers them; the process-wide checkpoint adjustments are applied by
 :func:`mae_mm.runtime.setup_runtime`, not here."""
 from .atomic_backend import ATOMIC_BACKEND, AtomicLocalBackend
+from .checkpoint_hook import CheckpointWriteError, WriteFirstCheckpointHook, save_checkpoint_or_explain
 from .checkpoint_match_hook import CheckpointMatchHook
 from .classifier_classes_hook import ClassifierClassesHook
 from mae_mm.checkpoint.weights_only import allow_mmengine_checkpoints, mmengine_checkpoint_globals  # moved; kept here
@@ -21,6 +22,7 @@ __all__ = ['ATOMIC_BACKEND', 'AtomicLocalBackend', 'allow_mmengine_checkpoints',
            'ViTLayerDecayOptimWrapperConstructor', 'infer_num_layers', 'vit_layer_id', 'AutocastOptimWrapper',
            'SkipNonFiniteOptimWrapper', 'LeanOptimWrapper', 'build_amp_optim_wrapper',
            'NonFiniteLossHook', 'RandomStateHook',
-           'CheckpointMatchHook', 'ClassifierClassesHook', 'SkippedImagesHook', 'PREEMPTED_EXIT_CODE', 'SaveOnSignalHook', 'TrainingPreempted',
+           'CheckpointMatchHook', 'CheckpointWriteError', 'WriteFirstCheckpointHook', 'save_checkpoint_or_explain',
+           'ClassifierClassesHook', 'SkippedImagesHook', 'PREEMPTED_EXIT_CODE', 'SaveOnSignalHook', 'TrainingPreempted',
            'ResumableEpochBasedTrainLoop', 'ResumableIterBasedTrainLoop', 'RollbackRequested', 'KNNProbeHook',
            'ReconstructionVisHook', 'ScheduleResumeCheckHook', 'FractionalMultiStepLR']

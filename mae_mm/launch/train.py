@@ -58,9 +58,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f'tools/train.py: {err}', file=sys.stderr)
         return 2
     runner = Runner.from_cfg(cfg)
+    from mae_mm.engine.checkpoint_hook import CheckpointWriteError
+    from mae_mm.exit_codes import CHECKPOINT_NOT_WRITTEN
     try:
         runner.train()
     except TrainingPreempted as stop:  # saved (or nothing to save yet): resumable with --resume
         print_log(str(stop), logger='current', level=logging.WARNING)
         return stop.code
+    except CheckpointWriteError as err:  # full disk / quota: the previous checkpoint is whole; one line, exit 74
+        print(f'tools/train.py: {err}', file=sys.stderr)
+        return CHECKPOINT_NOT_WRITTEN
     return 0

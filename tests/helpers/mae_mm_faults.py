@@ -198,12 +198,17 @@ class FillDiskBeforeSaveHook(Hook):
     written (after mmengine's own CheckpointHook has removed the old one), writes
     ``ballast`` (a file on the checkpoints' file system) until ``leave_free`` bytes are left, so
     the checkpoint meets ENOSPC. With ``ballast=None`` it lowers RLIMIT_FSIZE to ``leave_free``
-    bytes instead (EFBIG: Python ignores SIGXFSZ), for machines where a test cannot mount a tmpfs."""
+    bytes instead (EFBIG: Python ignores SIGXFSZ), for machines where a test cannot mount a tmpfs.
 
-    def __init__(self, at_epoch: int, ballast=None, leave_free: int = 256 * 1024):
+    It never writes more than ``max_bytes`` (default 256 MiB): where more is free, ``ballast`` is
+    not on the small file system meant (a config run again after its tmpfs was unmounted), and
+    the hook raises instead of filling a real disk."""
+
+    def __init__(self, at_epoch: int, ballast=None, leave_free: int = 256 * 1024, max_bytes: int = 256 << 20):
         self.at_epoch = at_epoch
         self.ballast = ballast
         self.leave_free = leave_free
+        self.max_bytes = max_bytes
 
     def before_save_checkpoint(self, runner, checkpoint):
         if checkpoint['meta']['epoch'] != self.at_epoch:
@@ -214,6 +219,9 @@ class FillDiskBeforeSaveHook(Hook):
             return
         stat = os.statvfs(os.path.dirname(self.ballast))
         todo = stat.f_bavail * stat.f_frsize - self.leave_free
+        if todo > self.max_bytes:
+            raise RuntimeError(f'FillDiskBeforeSaveHook: {todo} bytes free beside {self.ballast}, more than '
+                               f'max_bytes={self.max_bytes}: not the small test file system; nothing written')
         chunk = b'\0' * (1 << 20)
         with open(self.ballast, 'ab') as f:
             while todo > 0:
