@@ -95,16 +95,28 @@ class SlurmCluster:
 
     ``REQUEUE_GRACE``: seconds a requeued job waits before :meth:`release_requeued` starts it.
 
+    Set up to preempt as production clusters do: the default partition ``partition`` (priority
+    tier 1, ``PreemptMode=REQUEUE``, ``GraceTime=PREEMPT_GRACE``) and ``high_partition`` (tier 10)
+    over the same node (``PreemptType=preempt/partition_prio``). A job submitted to the high
+    partition that needs the node's CPUs preempts the jobs of the default one: Slurm sends
+    SIGTERM to their step tasks (not to the batch shell) and, if they still run after the grace
+    time, signals everything and requeues them. ``KillWait`` (between a cancel's SIGTERM and its
+    SIGKILL) is Slurm's default, stated: ``KILL_WAIT``.
+
     Args:
         root (str): A directory of its own for the config, state, spool, pid and log files.
-        partition (str): The one partition's name.
+        partition (str): The default (preemptable) partition's name.
+        high_partition (str): The name of the partition whose jobs preempt the default one's.
     """
 
     REQUEUE_GRACE = 3.0
+    PREEMPT_GRACE = 20
+    KILL_WAIT = 30
 
-    def __init__(self, root: str, partition: str = 'debug'):
+    def __init__(self, root: str, partition: str = 'debug', high_partition: str = 'high'):
         self.root = osp.abspath(root)
         self.partition = partition
+        self.high_partition = high_partition
         self.conf = osp.join(self.root, 'slurm.conf')
         self.hostname = socket.gethostname()
         self._started_munged = False
@@ -135,6 +147,9 @@ class SlurmCluster:
             'ReturnToService=2',
             'JobRequeue=1',
             'SchedulerType=sched/backfill',
+            'PreemptType=preempt/partition_prio',
+            'PreemptMode=REQUEUE',
+            f'KillWait={self.KILL_WAIT}',
             'AccountingStorageType=accounting_storage/none',
             'JobCompType=jobcomp/none',
             'MinJobAge=600',  # finished jobs stay visible to scontrol for 10 minutes
@@ -147,7 +162,10 @@ class SlurmCluster:
             f'SlurmctldPort={_free_port()}',
             f'SlurmdPort={_free_port()}',
             f'{node} State=UNKNOWN',
-            f'PartitionName={self.partition} Nodes={self.hostname} Default=YES MaxTime=INFINITE State=UP',
+            f'PartitionName={self.partition} Nodes={self.hostname} Default=YES MaxTime=INFINITE State=UP '
+            f'PriorityTier=1 PreemptMode=REQUEUE GraceTime={self.PREEMPT_GRACE}',
+            f'PartitionName={self.high_partition} Nodes={self.hostname} MaxTime=INFINITE State=UP PriorityTier=10 '
+            'PreemptMode=OFF',
         ]
         with open(self.conf, 'w') as f:
             f.write('\n'.join(lines) + '\n')

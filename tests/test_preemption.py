@@ -132,6 +132,65 @@ def test_slurm_job_preempted_twice_requeues_and_ends_exactly(slurm_cluster, refe
 
 
 @pytest.mark.slow
+def test_a_real_preemption_requeues_and_a_real_cancel_stays_cancelled_both_saving_every_worker_signalled(
+        slurm_cluster, demo_data, tmp_path):
+    """What a cluster really sends, on the fixture's Slurm set up to preempt (tests/slurm_cluster.py):
+    a 2-rank training with 2 DataLoader workers each, in the preemptable partition.
+
+    - At iteration 2 a job of the high partition that needs the whole node preempts it: Slurm
+      sends TERM to every process of the step, workers included, and the job still runs. The
+      training saves iteration 2, the job requeues itself and resumes after the other job.
+    - At iteration 5 a plain ``scancel``: TERM to everything, the job cancelled. It saves iteration
+      5, ends CANCELLED and is not requeued; its log says where it saved and what to run.
+    - The same command again resumes from iteration 5; the losses and final weights equal an
+      uninterrupted 2-rank run's, bit for bit."""
+    body = SHORT.format(batch=16).replace('num_workers=1', 'num_workers=2')
+    reference = str(tmp_path / 'reference')
+    run('tools/dist_train.sh', derived_config(tmp_path, 'short2', body), '2', '--work-dir', reference, threads=1,
+        env={'PORT': str(_free_port())})
+    markers, work_dir = str(tmp_path / 'markers'), str(tmp_path / 'run')
+    os.makedirs(markers)
+    config = derived_config(tmp_path, 'paused2', body, extra_hooks=[
+        dict(type='PauseAtIterHook', at_iters=[2, 5], marker_dir=markers)])
+    env = dict(SLURM_CONF=slurm_cluster.conf, GPUS='2', CPUS_PER_TASK='1', MAX_RESTARTS='3', OMP_NUM_THREADS='1',
+               MASTER_PORT=str(_free_port()))
+    submit = ('tools/slurm_train.sh', slurm_cluster.partition, 'mae-preempt', config, work_dir)
+    job = run(*submit, env=env).stdout.strip()
+    log_path = osp.join(work_dir, f'slurm-{job}.out')
+
+    def job_still_runs():
+        fields = slurm_cluster.release_requeued(job)
+        assert fields.get('JobState') not in ENDED_STATES, (
+            f'job {job} ended before the marker: {fields}\n{slurm_cluster.logs()}\n' + open(log_path).read()[-3000:])
+
+    for rank in (0, 1):
+        wait_for_file(osp.join(markers, f'paused_2_rank{rank}'), on_wait=job_still_runs)
+    high = slurm_cluster.sbatch('-p', slurm_cluster.high_partition, '--exclusive', '-n', '1',
+                                '-o', str(tmp_path / 'high-%j.out'), '--wrap', 'sleep 2')
+    assert slurm_cluster.wait_for(high, timeout=180, release_requeued=False)['JobState'] == 'COMPLETED'
+    for rank in (0, 1):  # requeued at once, resumed from iteration 2, paused again at 5
+        wait_for_file(osp.join(markers, f'paused_5_rank{rank}'), on_wait=job_still_runs)
+    assert meta(osp.join(work_dir, 'iter_2.pth'))['iter'] == 2
+    subprocess.run(['scancel', job], env=slurm_cluster.env, check=True)
+    fields = slurm_cluster.wait_for(job, timeout=120, release_requeued=False)
+    time.sleep(5)  # a job that requeued itself would be PENDING by now
+    fields = slurm_cluster.job(job)
+    assert fields['JobState'] == 'CANCELLED' and fields['Restarts'] == '1', fields
+    log = open(log_path).read()
+    saved2, saved5 = osp.join(work_dir, 'iter_2.pth'), osp.join(work_dir, 'iter_5.pth')
+    assert (f'(restart 0): training saved {saved2} on a signal to the tasks (a preemption: the job still runs): '
+            'requeueing') in log, log[-4000:]
+    assert (f'(restart 1): cancelled (scancel): training saved {saved5}; not requeueing. To resume from there: '
+            f'tools/slurm_train.sh {slurm_cluster.partition} mae-preempt {config} {work_dir}\n') in log, log[-4000:]
+    assert meta(saved5)['iter'] == 5 and checkpoint_problem(saved5) is None
+    again = run(*submit, env=env).stdout.strip()
+    fields = slurm_cluster.wait_for(again, timeout=300)
+    assert fields['JobState'] == 'COMPLETED' and fields['Restarts'] == '0', (
+        fields, open(osp.join(work_dir, f'slurm-{again}.out')).read()[-3000:])
+    assert_same_run(work_dir, reference)
+
+
+@pytest.mark.slow
 def test_two_processes_stop_at_the_same_iteration_and_resume_exactly(demo_data, tmp_path):
     reference = str(tmp_path / 'reference')
     run('tools/dist_train.sh', derived_config(tmp_path, 'short', SHORT.format(batch=16)), '2',

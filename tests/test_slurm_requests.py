@@ -72,7 +72,8 @@ def test_a_partition_that_does_not_exist_is_refused_naming_those_that_do(slurm_c
     proc = slurm_train(slurm_cluster, 'no-such-partition', 'nowhere', PRETRAIN, str(tmp_path / 'work'), GPUS='1',
                        CPUS_PER_TASK='1')
     refused_alone(slurm_cluster, proc, before)
-    assert (f'partition no-such-partition does not exist (sinfo lists: {slurm_cluster.partition}): give one of these '
+    assert (f'partition no-such-partition does not exist (sinfo lists: {slurm_cluster.partition}, '
+            f'{slurm_cluster.high_partition}): give one of these '
             'as PARTITION') in proc.stderr, proc.stderr
 
 

@@ -3,9 +3,12 @@
 #   tools/slurm_train.sh [--test-only] [--eval CHECKPOINT] PARTITION JOB_NAME CONFIG [WORK_DIR] [train.py args...]
 # Prints the job id and returns at once (sbatch). The job runs tools/train.py through srun with
 # --resume (from scratch when WORK_DIR holds no checkpoint). Slurm sends USR1 SIGNAL_LEAD seconds
-# before the time limit (and `scancel --signal=USR1 --batch JOBID` sends it by hand): training
-# saves the iteration it is at, exits with the preempted code (PREEMPTED in mae_mm/exit_codes.py:
-# resumable), and the job requeues itself and resumes exactly, up to MAX_RESTARTS times. The log
+# before the time limit (and `scancel --signal=USR1 --batch JOBID` sends it by hand), and a
+# preemption sends TERM to the tasks: training saves the iteration it is at, exits with the
+# preempted code (PREEMPTED in mae_mm/exit_codes.py: resumable), and the job requeues itself and
+# resumes exactly, up to MAX_RESTARTS times; so does a lost peer or a task killed by a signal, from
+# the newest whole checkpoint. A plain `scancel JOBID` saves and stays cancelled: submitting the same
+# command again resumes it (tools/slurm_job.sh says what each signal does). The log
 # appends to WORK_DIR/slurm-<jobid>.out. With --eval CHECKPOINT the job trains nothing: it runs
 # tools/test.py CONFIG CHECKPOINT (the args then go to test.py; tools/transfer.py evaluates a
 # pretraining checkpoint so); CHECKPOINT must exist unless SBATCH_ARGS holds --dependency= (a study
@@ -86,6 +89,12 @@ PYTHONPATH="$ROOT:${PYTHONPATH:-}" "${PYTHON:-python}" -m mae_mm.launch.slurm_re
 mkdir -p "$WORK_DIR"
 WORK_DIR=$(cd "$WORK_DIR" && pwd)
 
+# what a cancelled job's log tells the user to run again (tools/transfer.py sets its own command)
+if [ -z "${MAE_MM_RESUME_WITH:-}" ]; then
+  MAE_MM_RESUME_WITH="$(printf '%q ' "$0" "${EVAL[@]}" "$PARTITION" "$JOB_NAME" "$CONFIG" "$WORK_DIR" "$@")"
+  MAE_MM_RESUME_WITH=${MAE_MM_RESUME_WITH% }
+fi
+export MAE_MM_RESUME_WITH
 # shellcheck disable=SC2086  # SBATCH_ARGS is a list of words
 MAE_MM_ROOT=$ROOT MAE_MM_MAX_RESTARTS=${MAX_RESTARTS:-20} MAE_MM_SRUN_ARGS=${SRUN_ARGS:-} \
   MAE_MM_POINTS_FILE=${POINTS_FILE:-} sbatch --parsable -p "$PARTITION" --job-name="$JOB_NAME" "${resources[@]}" \

@@ -26,7 +26,8 @@ import re
 from collections import deque
 from typing import List, Optional
 
-from mmengine.dist import is_main_process
+import torch
+from mmengine.dist import all_reduce, get_world_size, is_main_process
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 
@@ -59,8 +60,12 @@ class CheckpointWriteError(Exception):
 
     exit_code = CHECKPOINT_NOT_WRITTEN
 
-    def __init__(self, path: str, cause: OSError, previous: Optional[str]):
+    def __init__(self, path: str, cause: Optional[OSError], previous: Optional[str]):
         self.path, self.cause, self.previous = path, cause, previous
+        if cause is None:  # another rank of a distributed run: rank 0 writes, and says why it could not
+            super().__init__(f'checkpoint {path} not written: rank 0 could not write it (its message says why); '
+                             'free space and run again with --resume')
+            return
         reason = f'{cause.strerror or cause} ({NO_ROOM_ERRNOS.get(cause.errno, cause.errno)})'
         kept = (f'the previous whole checkpoint {previous} is kept' if previous
                 else 'no earlier checkpoint of this run is on disk')
@@ -92,8 +97,13 @@ def save_checkpoint_or_explain(runner, out_dir: str, filename: str, **save_kwarg
     ``work_dir/last_checkpoint`` or ``out_dir``). The atomic backend has already removed its
     temporary file; mmengine's plain ``local`` backend leaves a truncated file under the final
     name, which this removes (it never was a whole checkpoint). Any other error propagates as is.
+
+    Under DDP every rank calls this and only rank 0 writes: the ranks then agree (one small
+    all-reduce per checkpoint) so that every rank stops with the error, and none waits for rank 0
+    in a later collective until the backend's timeout.
     """
     path = osp.join(out_dir, filename)
+    failure = None
     try:
         runner.save_checkpoint(out_dir, filename, **save_kwargs)
     except OSError as err:
@@ -102,7 +112,15 @@ def save_checkpoint_or_explain(runner, out_dir: str, filename: str, **save_kwarg
         if osp.isfile(path) and checkpoint_problem(path) is not None:
             os.remove(path)
         previous = newest_whole_checkpoint(runner.work_dir, out_dir) if is_main_process() else None
-        raise CheckpointWriteError(path, err, previous) from err
+        failure = CheckpointWriteError(path, err, previous)
+        failure.__cause__ = err
+    if get_world_size() > 1:
+        flag = torch.tensor([0.0 if failure is None else 1.0])
+        all_reduce(flag, op='max')
+        if failure is None and flag.item():
+            failure = CheckpointWriteError(path, None, None)
+    if failure is not None:
+        raise failure
     return path
 
 

@@ -14,6 +14,10 @@ of them was signalled: through the one small all-reduce per step of
 :mod:`mae_mm.engine.step_agreement`, which also carries the non-finite-loss flag of
 :class:`~mae_mm.engine.NonFiniteLossHook` (this hook makes that all-reduce itself only when no
 other part of the step did).
+
+DataLoader workers ignore these signals (a preemption or a ``scancel`` signals every process of a
+Slurm job step, workers included), so a signal that reaches them does not end the run before it
+saves (:mod:`mae_mm.engine.worker_signals`).
 """
 import os
 import os.path as osp
@@ -28,8 +32,10 @@ from mmengine.logging import print_log
 from mae_mm.exit_codes import PREEMPTED as PREEMPTED_EXIT_CODE
 from mae_mm.registry import HOOKS
 from .atomic_backend import write_atomically
+from .checkpoint_hook import save_checkpoint_or_explain
 from .resume import run_checkpoint_hook
 from .step_agreement import agree, forget, take_agreed_signal
+from .worker_signals import make_workers_ignore
 
 # a file to write the saved checkpoint's path into, for launchers that cannot pass exit codes on
 PREEMPTED_FILE_ENV = 'MAE_MM_PREEMPTED_FILE'
@@ -111,6 +117,9 @@ class SaveOnSignalHook(Hook):
 
     def before_train(self, runner) -> None:
         self._first_iter = runner.iter
+        # Slurm signals the DataLoader workers too: they ignore it, the main process saves
+        for loop in (runner.train_loop, getattr(runner, '_val_loop', None)):
+            make_workers_ignore(getattr(loop, 'dataloader', None), self.signals)
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         forget()  # an agreement of a step that never reached after_train_iter (a rollback)
@@ -138,9 +147,9 @@ class SaveOnSignalHook(Hook):
         out_dir = getattr(ckpt_hook, 'out_dir', None) or runner.work_dir
         backend_args = getattr(ckpt_hook, 'backend_args', None)
         filename = f'iter_{runner.iter + 1}.pth'
-        runner.save_checkpoint(out_dir, filename, meta=dict(epoch=runner.epoch, iter=runner.iter + 1),
-                               by_epoch=False, backend_args=backend_args)
-        path = osp.join(out_dir, filename)
+        # a full disk: CheckpointWriteError on every rank (exit 74, not requeued), nothing reported saved
+        path = save_checkpoint_or_explain(runner, out_dir, filename, by_epoch=False, backend_args=backend_args,
+                                          meta=dict(epoch=runner.epoch, iter=runner.iter + 1))
         if is_main_process():
             write_atomically(path.encode(), osp.join(runner.work_dir, 'last_checkpoint'))
             report = os.environ.get(PREEMPTED_FILE_ENV)

@@ -16,6 +16,7 @@ marks it ``skipped``, and the next command resubmits it behind the new pretraini
 import json
 import os
 import os.path as osp
+import shlex
 import shutil
 import subprocess
 import sys
@@ -65,6 +66,8 @@ def _sbatch_output(cmd: List[str], env: Dict) -> str:
 def _env(gpus: int, after: Optional[str] = None, **extra: str) -> Dict:
     """The launcher's environment: ``after``, a job this one waits for (``afterok``)."""
     env = dict(os.environ, GPUS=str(gpus), PYTHON=os.environ.get('PYTHON', sys.executable), **extra)
+    # what a cancelled job's log tells the user to run again: this very command (tools/slurm_job.sh)
+    env.setdefault('MAE_MM_RESUME_WITH', 'python ' + shlex.join(sys.argv))
     if after:
         env['SBATCH_ARGS'] = f'{env.get("SBATCH_ARGS", "")} --dependency=afterok:{after} --kill-on-invalid-dep=yes'
     return env
