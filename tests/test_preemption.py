@@ -82,6 +82,20 @@ def reference_one(demo_data, tmp_path_factory):
     return work_dir
 
 
+# the 2-rank runs: batch 16 per process, 2 DataLoader workers each (Slurm signals them too)
+SHORT_TWO_RANKS = SHORT.format(batch=16).replace('num_workers=1', 'num_workers=2')
+
+
+@pytest.fixture(scope='module')
+def reference_two(demo_data, tmp_path_factory):
+    """The uninterrupted 2-process run (tools/dist_train.sh)."""
+    tmp = tmp_path_factory.mktemp('reference_two')
+    work_dir = str(tmp / 'run')
+    run('tools/dist_train.sh', derived_config(tmp, 'short2', SHORT_TWO_RANKS), '2', '--work-dir', work_dir, threads=1,
+        env={'PORT': str(_free_port())})
+    return work_dir
+
+
 def paused_config(tmp_path, markers: str, at_iters, batch: int = 32) -> str:
     os.makedirs(markers, exist_ok=True)
     return derived_config(tmp_path, 'paused', SHORT.format(batch=batch), extra_hooks=[
@@ -133,7 +147,7 @@ def test_slurm_job_preempted_twice_requeues_and_ends_exactly(slurm_cluster, refe
 
 @pytest.mark.slow
 def test_a_real_preemption_requeues_and_a_real_cancel_stays_cancelled_both_saving_every_worker_signalled(
-        slurm_cluster, demo_data, tmp_path):
+        slurm_cluster, reference_two, tmp_path):
     """What a cluster really sends, on the fixture's Slurm set up to preempt (tests/slurm_cluster.py):
     a 2-rank training with 2 DataLoader workers each, in the preemptable partition.
 
@@ -144,13 +158,9 @@ def test_a_real_preemption_requeues_and_a_real_cancel_stays_cancelled_both_savin
       5, ends CANCELLED and is not requeued; its log says where it saved and what to run.
     - The same command again resumes from iteration 5; the losses and final weights equal an
       uninterrupted 2-rank run's, bit for bit."""
-    body = SHORT.format(batch=16).replace('num_workers=1', 'num_workers=2')
-    reference = str(tmp_path / 'reference')
-    run('tools/dist_train.sh', derived_config(tmp_path, 'short2', body), '2', '--work-dir', reference, threads=1,
-        env={'PORT': str(_free_port())})
     markers, work_dir = str(tmp_path / 'markers'), str(tmp_path / 'run')
     os.makedirs(markers)
-    config = derived_config(tmp_path, 'paused2', body, extra_hooks=[
+    config = derived_config(tmp_path, 'paused2', SHORT_TWO_RANKS, extra_hooks=[
         dict(type='PauseAtIterHook', at_iters=[2, 5], marker_dir=markers)])
     env = dict(SLURM_CONF=slurm_cluster.conf, GPUS='2', CPUS_PER_TASK='1', MAX_RESTARTS='3', OMP_NUM_THREADS='1',
                MASTER_PORT=str(_free_port()))
@@ -187,16 +197,15 @@ def test_a_real_preemption_requeues_and_a_real_cancel_stays_cancelled_both_savin
     fields = slurm_cluster.wait_for(again, timeout=300)
     assert fields['JobState'] == 'COMPLETED' and fields['Restarts'] == '0', (
         fields, open(osp.join(work_dir, f'slurm-{again}.out')).read()[-3000:])
-    assert_same_run(work_dir, reference)
+    assert_same_run(work_dir, reference_two)
 
 
 @pytest.mark.slow
-def test_two_processes_stop_at_the_same_iteration_and_resume_exactly(demo_data, tmp_path):
-    reference = str(tmp_path / 'reference')
-    run('tools/dist_train.sh', derived_config(tmp_path, 'short', SHORT.format(batch=16)), '2',
-        '--work-dir', reference, threads=1, env={'PORT': str(_free_port())})
+def test_two_processes_stop_at_the_same_iteration_and_resume_exactly(reference_two, tmp_path):
     markers, work_dir = str(tmp_path / 'markers'), str(tmp_path / 'run')
-    config = paused_config(tmp_path, markers, at_iters=(2, 5), batch=16)
+    os.makedirs(markers)
+    config = derived_config(tmp_path, 'paused', SHORT_TWO_RANKS, extra_hooks=[
+        dict(type='PauseAtIterHook', at_iters=[2, 5], marker_dir=markers)])
 
     def launch():
         env = dict(os.environ, PYTHONPATH=f'{ROOT}{os.pathsep}{HELPERS}', PYTHON=sys.executable,
@@ -220,7 +229,7 @@ def test_two_processes_stop_at_the_same_iteration_and_resume_exactly(demo_data, 
     assert meta(osp.join(work_dir, 'iter_5.pth'))['iter'] == 5
     proc = launch()
     assert proc.wait(timeout=300) == 0, proc.stderr.read()[-3000:]
-    assert_same_run(work_dir, reference)
+    assert_same_run(work_dir, reference_two)
 
 
 @pytest.mark.slow
