@@ -18,7 +18,14 @@ default_hooks = dict(
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='nccl'),
+    # timeout: seconds a collective waits for a peer that stopped answering (a powered-off node)
+    # before the run ends with exit 69 naming the loss and the newest checkpoint; a peer whose
+    # process died is noticed at once. torch's defaults: 30 min (gloo), 10 min (NCCL). The longest
+    # legitimate one-sided wait sets the floor: the other ranks wait while rank 0 alone writes a
+    # checkpoint (ViT-H with AdamW states, ~7.5 GB: 2.5 min at 50 MB/s) or computes a metric
+    # (COCO bbox+segm on val2017: a few minutes), or while evaluation batches end unevenly. 600 s
+    # leaves 2x headroom over those; raise it for slower storage, lower it to notice losses sooner.
+    dist_cfg=dict(backend='nccl', timeout=600),
 )
 
 vis_backends = [dict(type='LocalVisBackend')]

@@ -8,8 +8,11 @@ is what DDP wants for a CPU module. torch's SyncBatchNorm has no CPU implementat
 it), so ``SyncBN`` norms (UperNet's heads) become ``BN``, each process normalising by its own
 batch's statistics, and the log says so. Under srun the rank, world size and master address come
 from Slurm's variables as mmengine reads them (``SLURM_PROCID``, ``SLURM_NTASKS``, the first
-host of ``SLURM_NODELIST`` through ``scontrol show hostnames``; ``MASTER_PORT`` or 29500).
+host of ``SLURM_NODELIST`` through ``scontrol show hostnames``; ``MASTER_PORT`` or 29500). The
+process group's timeout is ``env_cfg.dist_cfg.timeout`` in seconds, as on GPUs (torch's default,
+30 minutes, where the config has none).
 """
+import datetime
 import logging
 import os
 import subprocess
@@ -35,8 +38,12 @@ def setup_cpu_distributed(cfg: Config) -> None:
     if dist_cfg.get('backend', 'nccl') == 'nccl':
         dist_cfg['backend'] = 'gloo'
     if not (torch_dist.is_available() and torch_dist.is_initialized()):
+        # env_cfg.dist_cfg.timeout (seconds), as mmengine's init_dist passes it on GPUs: how long a
+        # collective waits for a peer that stopped answering (configs/_base_/default_runtime.py)
+        timeout = dist_cfg.get('timeout')
         torch_dist.init_process_group(backend=dist_cfg['backend'], rank=int(os.environ['RANK']),
-                                      world_size=int(os.environ['WORLD_SIZE']))
+                                      world_size=int(os.environ['WORLD_SIZE']),
+                                      timeout=None if timeout is None else datetime.timedelta(seconds=timeout))
     if cfg.get('model_wrapper_cfg') is None:
         cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
                                      find_unused_parameters=cfg.get('find_unused_parameters', False))

@@ -51,7 +51,8 @@ def parse_args(argv: Optional[List[str]] = None) -> RunRequest:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Trains as ``argv`` says; returns the exit status: 0, 2 when the own data folder does not fit
-    (one line on stderr), or 75 when preempted (saved, resumable)."""
+    (one line on stderr), 75 when preempted (saved, resumable), or 69 when a peer of a distributed
+    run was lost (:mod:`.lost_peer`; resumable from the newest whole checkpoint)."""
     try:
         cfg = prepare_run(parse_args(argv))
     except OwnDataError as err:
@@ -68,4 +69,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except CheckpointWriteError as err:  # full disk / quota: the previous checkpoint is whole; one line, exit 74
         print(f'tools/train.py: {err}', file=sys.stderr)
         return CHECKPOINT_NOT_WRITTEN
+    except RuntimeError as err:  # a peer of the distributed run is gone: one message, exit 69
+        from .lost_peer import lost_peer_cause, report_lost_peer
+        if lost_peer_cause(err) is None:
+            raise
+        return report_lost_peer(err, runner)
     return 0
