@@ -58,7 +58,8 @@ if [ "$MAX_RESTARTS" -gt 0 ]; then
   args=("$@")
   for i in "${!args[@]}"; do  # an explicit checkpoint would be resumed again on every restart
     next=${args[$((i + 1))]:-}
-    if [[ "${args[$i]}" == --resume=* ]] || { [ "${args[$i]}" = --resume ] && [ -n "$next" ] && [[ "$next" != -* ]]; }; then
+    if [[ "${args[$i]}" == --resume=* ]] \
+       || { [ "${args[$i]}" = --resume ] && [ -n "$next" ] && [[ "$next" != -* ]]; }; then
       echo "$0: MAX_RESTARTS=$MAX_RESTARTS resumes from the newest whole checkpoint in the work dir on every" \
            "restart: leave out --resume's checkpoint (copy it into the work dir)" >&2
       exit 2

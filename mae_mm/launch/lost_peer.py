@@ -125,9 +125,10 @@ def lost_peer_message(err: BaseException, runner) -> str:
 
 
 def report_lost_peer(err: BaseException, runner) -> int:
-    """Prints the message of :func:`lost_peer_message` about ``err``'s :func:`lost_peer_cause` on stderr, on every rank (mmengine's logger
-    shows only the errors of ranks other than 0, in its error format), and writes it into the file
-    that ``MAE_MM_LOST_PEER_FILE`` names, for the launcher; returns :data:`LOST_PEER`."""
+    """Prints the message of :func:`lost_peer_message` about ``err``'s :func:`lost_peer_cause` on
+    stderr, on every rank (mmengine's logger shows only the errors of ranks other than 0, in its
+    error format), and writes it into the file that ``MAE_MM_LOST_PEER_FILE`` names, for the
+    launcher; returns :data:`LOST_PEER`."""
     from mae_mm.engine.atomic_backend import write_atomically
 
     message = lost_peer_message(lost_peer_cause(err) or err, runner)
