@@ -142,3 +142,15 @@ def test_a_nonfinite_loss_on_one_rank_skips_that_step_on_every_rank(demo_data, t
             counts = {int(k): v for k, v in json.load(f).items()}
         # the first iteration also checks for a signal caught during start-up
         assert counts == {1: 2, **{i: 1 for i in range(2, 7)}}, (rank, counts)
+
+
+@pytest.mark.slow
+def test_a_run_that_stops_on_an_error_ends_with_its_dataloader_workers_alive(demo_data, tmp_path):
+    """DataLoader workers ignore the save signals (Slurm signals them too); a run that ends on an
+    uncaught error while its workers live (here a NaN stop in epoch 1, 2 persistent workers) still
+    exits: multiprocessing's SIGTERM at exit would not end them, mae_mm's exit handler kills them."""
+    cfg = derived_config(tmp_path, 'stop_with_workers', SHORT_RUN.replace(
+        'num_workers=0, persistent_workers=False', 'num_workers=2, persistent_workers=True'),
+        extra_hooks=[dict(type='InjectNonFiniteLossHook', at_iter=2)])
+    proc = run('tools/train.py', cfg, '--work-dir', str(tmp_path / 'run'), check=False, timeout=120, threads=1)
+    assert proc.returncode == 1 and 'non-finite loss at iteration 2 (epoch 1)' in proc.stderr, proc.stderr[-2000:]
