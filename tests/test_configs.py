@@ -48,6 +48,11 @@ def test_config_builds_model_and_optim_wrapper_on_cpu(path):
     assert sum(p.numel() for p in model.parameters()) > 0
     for key in ('train_dataloader', 'train_cfg', 'param_scheduler', 'default_scope'):
         assert cfg.get(key) is not None, f'{config_id(path)} lacks {key}'
+    # the faults of a multi-process run (issue 30): a bounded wait for a lost peer, the checkpoint
+    # hook that writes before it removes, the save-on-signal hook
+    assert cfg.env_cfg.dist_cfg.get('timeout') == 600, config_id(path)
+    assert cfg.default_hooks.checkpoint.type == 'mae_mm.WriteFirstCheckpointHook', config_id(path)
+    assert any(h['type'] == 'mae_mm.SaveOnSignalHook' for h in cfg.custom_hooks), config_id(path)
 
 
 def test_file_names_carry_the_model_tag_and_stage():

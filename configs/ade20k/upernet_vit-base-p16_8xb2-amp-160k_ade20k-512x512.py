@@ -107,3 +107,7 @@ test_pipeline = [
 train_dataloader = dict(batch_size=2, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(batch_size=1, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
+
+# a peer that stops answering ends the run after 600 s, not torch's 30 min (gloo): as our own runtime
+# (configs/_base_/default_runtime.py says why); mmdet's / mmseg's runtime base sets no timeout
+env_cfg = dict(dist_cfg=dict(timeout=600))

@@ -122,3 +122,7 @@ default_hooks = dict(
                     save_last=True, backend_args=dict(backend='atomic_local')))
 log_processor = dict(by_epoch=False)
 auto_scale_lr = dict(base_batch_size=64)
+
+# a peer that stops answering ends the run after 600 s, not torch's 30 min (gloo): as our own runtime
+# (configs/_base_/default_runtime.py says why); mmdet's / mmseg's runtime base sets no timeout
+env_cfg = dict(dist_cfg=dict(timeout=600))
