@@ -140,8 +140,9 @@ def test_a_nonfinite_loss_on_one_rank_skips_that_step_on_every_rank(demo_data, t
     for rank in (0, 1):
         with open(f'{probes}_reduces_{rank}.json') as f:
             counts = {int(k): v for k, v in json.load(f).items()}
-        # the first iteration also checks for a signal caught during start-up
-        assert counts == {1: 2, **{i: 1 for i in range(2, 7)}}, (rank, counts)
+        # the first iteration also checks for a signal caught during start-up; the last of each
+        # epoch (3, 6) is followed by its checkpoint, whose write the ranks agree on
+        assert counts == {1: 2, 2: 1, 3: 2, 4: 1, 5: 1, 6: 2}, (rank, counts)
 
 
 @pytest.mark.slow

@@ -129,7 +129,8 @@ def test_slurm_job_preempted_twice_requeues_and_ends_exactly(slurm_cluster, refe
     assert meta(osp.join(work_dir, 'iter_5.pth'))['iter'] == 5 and meta(osp.join(work_dir, 'iter_5.pth'))['epoch'] == 1
     log = open(osp.join(work_dir, f'slurm-{job}.out')).read()  # appended to by every restart
     assert '(restart 0): training' in log and '(restart 1): training' in log, log[-3000:]
-    assert '(restart 0): training saved and stopped: requeueing' in log and 'not requeueing' in log, log[-3000:]
+    assert (f'(restart 0): training saved {osp.join(work_dir, "iter_2.pth")} on USR1 to the batch shell: requeueing'
+            in log and 'not requeueing' in log), log[-3000:]
 
     # the user submits the same command again: it resumes from iteration 5 and finishes
     again = run(*submit, env=env).stdout.strip()

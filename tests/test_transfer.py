@@ -1,6 +1,7 @@
 """tools/transfer.py and mae_mm.suite: the results.json schema, the sweep grid, the stage graph, what
 a checkpoint is, the refusals before anything runs, --status without torch, a killed stage resumed
 to the uninterrupted result, --compare, and a suite run on a real single-node Slurm."""
+import glob
 import hashlib
 import json
 import os
@@ -26,7 +27,7 @@ from mae_mm.suite.report.curves import run_labels
 from mae_mm.suite.report.results import collect, stage_results
 from mae_mm.suite.report.status import status_lines
 from mae_mm.suite.report.tables import compare
-from reliability_utils import run, status_without
+from reliability_utils import derived_config, run, status_without
 
 DEMO = osp.join(ROOT, 'configs', 'demo')
 FINETUNE_STAGE = dict(config='x.py', gpus=1, train=True, metrics=dict(top1='accuracy/top1'), select='top1',
@@ -463,6 +464,49 @@ default_hooks = dict(checkpoint=dict(interval=4))
     assert {p['seed'] for p in results['ade20k']['points']} == {0, 1}
     status = transfer('--status', work, check=True, env=env).stdout
     assert status.count(': done') == 5 and '| ADE20K mIoU (%) |' in status, status
+
+
+@pytest.mark.slow
+def test_a_plain_scancel_of_a_slurm_stage_saves_stays_cancelled_and_status_says_interrupted(
+        tmp_path, demo_pretrain, slurm_cluster):
+    """A user cancels a suite stage's job with a plain ``scancel`` (TERM to every process): the
+    training saves the iteration it is at, the job ends CANCELLED and is not requeued, its log
+    names the checkpoint and the command to run again, and ``--status`` shows the stage
+    interrupted, resumable by the same command."""
+    markers = tmp_path / 'markers'
+    markers.mkdir()
+    linprobe = derived_config(tmp_path, 'linprobe_paused', """
+train_cfg = dict(max_epochs=1, val_interval=1)
+param_scheduler = [dict(type='CosineAnnealingLR', eta_min=1e-6, by_epoch=True, begin=0, end=1, convert_to_iter_based=True)]
+""", base=osp.join(DEMO, 'vit-tiny-p8_1xb64-coslr-30e_demo-linprobe.py'),
+        extra_hooks=[dict(type='mae_mm.PauseAtIterHook', at_iters=[2], marker_dir=str(markers))])
+    suite = write_suite(tmp_path, f"stages = dict(_delete_=True, linprobe=dict(config={linprobe!r}, "
+                                  "metrics=dict(top1='accuracy/top1')))\n")
+    work = str(tmp_path / 'slurm')
+    env = dict(SLURM_CONF=slurm_cluster.conf, CPUS_PER_TASK=str(os.cpu_count()), OMP_NUM_THREADS='1')
+    transfer(osp.join(demo_pretrain, 'epoch_40.pth'), '--suite', suite, '--work-dir', work, '--launcher', 'slurm',
+             '--partition', slurm_cluster.partition, '--gpus', '1', check=True, env=env)
+    manifest = read_manifest(work)
+    job = manifest['stages']['linprobe']['points'][0]['job_id']
+    deadline = time.time() + 300
+    while not (markers / 'paused_2_rank0').exists():
+        assert slurm_cluster.job(job).get('JobState') not in ('COMPLETED', 'FAILED', 'CANCELLED'), slurm_cluster.job(job)
+        assert time.time() < deadline, 'the stage never reached iteration 2'
+        time.sleep(0.5)
+    try:
+        subprocess.run(['scancel', job], env=slurm_cluster.env, check=True)
+        slurm_cluster.wait_for(job, timeout=120, release_requeued=False)
+        time.sleep(3)  # a job that requeued itself would be PENDING by now
+        fields = slurm_cluster.job(job)
+        assert fields['JobState'] == 'CANCELLED' and fields['Restarts'] == '0', fields
+        log = ''.join(open(p).read() for p in glob.glob(osp.join(work, 'linprobe', '**', 'slurm-*.out'), recursive=True))
+        assert 'cancelled (scancel): training saved ' in log and 'iter_2.pth; not requeueing. To resume from there: ' \
+            'python tools/transfer.py ' in log, log[-3000:]
+        status = transfer('--status', work, check=True, env=env).stdout
+        assert f'linprobe: interrupted: job {job} CANCELLED' in status and 'the same command resumes it' in status, status
+    finally:
+        if manifest.get('collect_job'):  # it waited for the cancelled job
+            subprocess.run(['scancel', manifest['collect_job']], env=slurm_cluster.env)
 
 
 @pytest.mark.parametrize('name', ['demo', 'vit-base', 'vit-large', 'vit-huge', 'vit-base-all', 'vit-large-all',
