@@ -291,6 +291,38 @@ def test_the_launchers_read_the_preempted_exit_code_from_its_one_definition(tmp_
     assert job.returncode == 0 and (tmp_path / 'scontrol').read_text().split() == ['requeue', '7'], job.stdout
 
 
+@pytest.mark.parametrize('srun_exit, state, requeued', [
+    (69, 'RUNNING', True),     # LOST_PEER: a peer of the run died or stopped answering
+    (137, 'RUNNING', True),    # a task killed by a signal (SIGKILL: srun's 128 + 9)
+    (1, 'RUNNING', False),     # a config error or any other failure: once, not in a loop
+    (2, 'RUNNING', False),     # a refused input or checkpoint
+    (74, 'RUNNING', False),    # CHECKPOINT_NOT_WRITTEN: a full disk does not empty itself
+    (137, 'CANCELLED', False),  # a scancel stays cancelled, whatever its tasks did
+], ids=['lost-peer', 'killed', 'config-error', 'refused', 'full-disk', 'cancelled'])
+def test_the_slurm_job_requeues_lost_peers_and_signal_deaths_never_errors_a_full_disk_or_a_cancel(
+        tmp_path, srun_exit, state, requeued):
+    """tools/slurm_job.sh's decision from srun's exit status and the job's state (scontrol), with
+    srun and scontrol replaced by scripts: requeued (`scontrol requeue`, exit 0) or ended with the
+    training's status."""
+    fakes = tmp_path / 'bin'
+    os.makedirs(fakes)
+    for name, body in (('python', 'echo none'), ('srun', f'exit {srun_exit}'),
+                       ('scontrol', f'case "$1" in -o) echo "JobId=7 JobState={state} Restarts=0" ;; '
+                                    f'*) echo "$@" > {tmp_path}/scontrol ;; esac')):
+        (fakes / name).write_text(f'#!/bin/sh\n{body}\n')
+        os.chmod(fakes / name, 0o755)
+    env = dict(os.environ, PATH=f'{fakes}{os.pathsep}{os.environ["PATH"]}', PYTHON=str(fakes / 'python'),
+               MAE_MM_ROOT=ROOT, SLURM_JOB_ID='7', MAE_MM_MAX_RESTARTS='1')
+    job = subprocess.run(['bash', osp.join(ROOT, 'tools', 'slurm_job.sh'), 'config.py', str(tmp_path / 'work')],
+                         env=env, capture_output=True, text=True, timeout=60)
+    if requeued:
+        assert job.returncode == 0 and (tmp_path / 'scontrol').read_text().split() == ['requeue', '7'], job.stdout
+        assert ': requeueing' in job.stdout, job.stdout
+    else:
+        assert job.returncode == srun_exit and not (tmp_path / 'scontrol').exists(), job.stdout + job.stderr
+        assert 'requeueing' not in job.stdout.replace('not requeueing', ''), job.stdout
+
+
 def test_an_unknown_signal_name_fails_when_the_hook_is_built():
     with pytest.raises(ValueError, match="'SIGFOO'"):
         SaveOnSignalHook(signals=('SIGTERM', 'SIGFOO'))
