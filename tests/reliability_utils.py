@@ -1,6 +1,7 @@
 """Helpers of the reliability tests: small configs derived from the demo ones, and runs of the tools."""
 import os
 import os.path as osp
+import socket
 import subprocess
 import sys
 
@@ -9,6 +10,13 @@ from mmengine.config import Config
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 HELPERS = osp.join(ROOT, 'tests', 'helpers')
 DEMO_PRETRAIN = osp.join(ROOT, 'configs', 'demo', 'mae_vit-tiny-p8_1xb32-coslr-40e_demo-pretrain.py')
+
+
+def free_port() -> int:
+    """A TCP port free on this host now (for a test's process group or rendezvous)."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 def short_schedule(epochs: int) -> str:

@@ -12,13 +12,12 @@ A wrong data order or a missing gradient average moves the SGD weights by ``lr *
 step, orders of magnitude above the tolerance.
 """
 import os.path as osp
-import socket
 
 import pytest
 import torch
 
 from conftest import ROOT, read_scalars, scalars_by_step
-from reliability_utils import derived_config, run, short_schedule
+from reliability_utils import derived_config, free_port, run, short_schedule
 
 # Deterministic inputs, so that the comparison isolates gradient averaging, data sharding and the
 # lr scaling: centre crops instead of random ones, masking noise seeded by each sample's index
@@ -44,12 +43,6 @@ log_processor = dict(window_size=1)
 """ + short_schedule(2)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 
 @pytest.mark.slow
 def test_two_gloo_processes_match_one_process(demo_data, tmp_path):
@@ -58,7 +51,7 @@ def test_two_gloo_processes_match_one_process(demo_data, tmp_path):
     run('tools/train.py', derived_config(tmp_path, 'one', DETERMINISTIC.format(batch=16)), '--work-dir', one,
         threads=1)
     proc = run('tools/dist_train.sh', derived_config(tmp_path, 'two', DETERMINISTIC.format(batch=8)), '2',
-               '--work-dir', two, threads=1, env={'PORT': str(_free_port())})
+               '--work-dir', two, threads=1, env={'PORT': str(free_port())})
     assert 'nccl -> gloo' in proc.stdout + proc.stderr
 
     single, dist = read_scalars(one), read_scalars(two)

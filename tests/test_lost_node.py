@@ -22,7 +22,7 @@ import pytest
 import torch
 
 from mae_mm.exit_codes import LOST_PEER
-from reliability_utils import HELPERS, ROOT, derived_config, short_schedule
+from reliability_utils import HELPERS, ROOT, derived_config, free_port, short_schedule
 
 TIMEOUT = 10  # env_cfg.dist_cfg.timeout of these runs, seconds
 
@@ -33,13 +33,6 @@ default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1, max_ke
 log_processor = dict(window_size=1)
 env_cfg = dict(dist_cfg=dict(timeout={TIMEOUT}))
 """ + short_schedule(3)
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 class Node:
@@ -116,7 +109,7 @@ def start_two_nodes(tmp_path, name: str, **env):
     os.makedirs(markers, exist_ok=True)
     config = derived_config(tmp_path, name, SHORT, extra_hooks=[
         dict(type='PauseAtIterHook', at_iters=[5], marker_dir=markers, timeout=300)])
-    port = _free_port()
+    port = free_port()
     nodes = [Node(rank, config, work_dir, port, str(tmp_path / f'{name}_node{rank}.log'), **env) for rank in (0, 1)]
     for node in nodes:
         paused_worker(markers, 5, node, nodes)
@@ -174,7 +167,7 @@ def test_with_restarts_a_lost_node_started_again_resumes_exactly(demo_data, tmp_
     os.makedirs(reference)
     shutil.copy(osp.join(work_dir, 'epoch_1.pth'), reference)
     env = dict(os.environ, PYTHONPATH=f'{ROOT}{os.pathsep}{HELPERS}', PYTHON=sys.executable,
-               OMP_NUM_THREADS='1', PORT=str(_free_port()))
+               OMP_NUM_THREADS='1', PORT=str(free_port()))
     proc = subprocess.run(['bash', 'tools/dist_train.sh', derived_config(tmp_path, 'short', SHORT), '2',
                            '--work-dir', reference, '--resume'], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=300)

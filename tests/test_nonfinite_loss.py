@@ -10,7 +10,7 @@ from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 from conftest import read_scalars
 from mae_mm.engine import NonFiniteLossHook, SkipNonFiniteOptimWrapper
 from mae_mm.engine.resume import checkpoint_problem
-from reliability_utils import derived_config, run, short_schedule
+from reliability_utils import derived_config, free_port, run, short_schedule
 
 # 96 images, batch 32: 3 iterations per epoch, a checkpoint after each epoch
 SHORT_RUN = """
@@ -106,13 +106,6 @@ def test_bad_policy_is_refused():
         NonFiniteLossHook(on_nonfinite='rollback', max_rollbacks=-1)
 
 
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_a_nonfinite_loss_on_one_rank_skips_that_step_on_every_rank(demo_data, tmp_path):
     """2 processes on gloo, batch 16 each; rank 1's loss is NaN at iteration 5 only. Every rank skips
@@ -126,7 +119,7 @@ def test_a_nonfinite_loss_on_one_rank_skips_that_step_on_every_rank(demo_data, t
                          extra_hooks=[dict(type='InjectNonFiniteLossHook', at_iter=5, rank=1),
                                       dict(type='CountAllReducesHook', path=probes + '_reduces'),
                                       dict(type='SaveRankWeightsHook', path=probes + '_weights')])
-    proc = run('tools/dist_train.sh', cfg, '2', '--work-dir', work_dir, threads=1, env={'PORT': str(_free_port())})
+    proc = run('tools/dist_train.sh', cfg, '2', '--work-dir', work_dir, threads=1, env={'PORT': str(free_port())})
     out = proc.stdout + proc.stderr
     assert "non-finite loss at iteration 5 (epoch 2) on another rank (rank 0's loss is finite)" in out, out[-3000:]
     records = read_scalars(work_dir)

@@ -22,7 +22,7 @@ import torch
 
 from mae_mm.engine.preemption import PREEMPTED_EXIT_CODE, SaveOnSignalHook
 from mae_mm.engine.resume import checkpoint_problem, find_resumable_checkpoint
-from reliability_utils import HELPERS, ROOT, derived_config, run, short_schedule
+from reliability_utils import HELPERS, ROOT, derived_config, free_port, run, short_schedule
 from slurm_cluster import ENDED_STATES
 
 SHORT = """
@@ -92,7 +92,7 @@ def reference_two(demo_data, tmp_path_factory):
     tmp = tmp_path_factory.mktemp('reference_two')
     work_dir = str(tmp / 'run')
     run('tools/dist_train.sh', derived_config(tmp, 'short2', SHORT_TWO_RANKS), '2', '--work-dir', work_dir, threads=1,
-        env={'PORT': str(_free_port())})
+        env={'PORT': str(free_port())})
     return work_dir
 
 
@@ -164,7 +164,7 @@ def test_a_real_preemption_requeues_and_a_real_cancel_stays_cancelled_both_savin
     config = derived_config(tmp_path, 'paused2', SHORT_TWO_RANKS, extra_hooks=[
         dict(type='PauseAtIterHook', at_iters=[2, 5], marker_dir=markers)])
     env = dict(SLURM_CONF=slurm_cluster.conf, GPUS='2', CPUS_PER_TASK='1', MAX_RESTARTS='3', OMP_NUM_THREADS='1',
-               MASTER_PORT=str(_free_port()))
+               MASTER_PORT=str(free_port()))
     submit = ('tools/slurm_train.sh', slurm_cluster.partition, 'mae-preempt', config, work_dir)
     job = run(*submit, env=env).stdout.strip()
     log_path = osp.join(work_dir, f'slurm-{job}.out')
@@ -210,7 +210,7 @@ def test_two_processes_stop_at_the_same_iteration_and_resume_exactly(reference_t
 
     def launch():
         env = dict(os.environ, PYTHONPATH=f'{ROOT}{os.pathsep}{HELPERS}', PYTHON=sys.executable,
-                   OMP_NUM_THREADS='1', PORT=str(_free_port()))
+                   OMP_NUM_THREADS='1', PORT=str(free_port()))
         return subprocess.Popen(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', work_dir, '--resume'],
                                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
@@ -341,13 +341,6 @@ def test_resume_picks_the_latest_iteration_not_the_latest_name(tmp_path):
     save('iter_90.pth', 90)
     (tmp_path / 'iter_95.pth').write_bytes(b'truncated')  # not whole: passed over
     assert find_resumable_checkpoint(str(tmp_path)) == str(tmp_path / 'iter_90.pth')
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 ROLLBACK = """
