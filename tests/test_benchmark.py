@@ -234,3 +234,18 @@ def test_decode_fraction_benchmark_refuses_what_it_cannot_time():
     finally:
         DefaultScope._instance_dict.clear()
 
+
+
+def test_the_sharded_memory_formula_counts_the_large_presets_exactly():
+    """tools/benchmark_sharded_memory.py --skip-measure: P of each preset's MAE from the model on
+    the meta device, and the per-rank state 16P (DDP) and 16P/N (sharded) in GiB."""
+    out = run_tool('tools/benchmark_sharded_memory.py', '--skip-measure', '--ranks', '8')
+    rows = {line.split(' (')[0].strip('| '): line for line in out.splitlines() if line.startswith('| ViT-')}
+    assert sorted(rows) == ['ViT-2B/14', 'ViT-6.5B/14', 'ViT-H/14', 'ViT-g/14']
+    # ViT-6.5B encoder: 32 blocks of 12 d^2 + 13 d, patch kernel and bias, cls token, 257 positions, norm
+    d, L = 4096, 32
+    encoder = L * (12 * d * d + 13 * d) + 3 * 14 * 14 * d + d + d + 257 * d + 2 * d
+    assert rows['ViT-6.5B/14'].split('|')[3].split('/')[0].strip() == f'{encoder / 1e6:,.1f}' == '6,447.6'
+    P = float(rows['ViT-6.5B/14'].split('|')[2].replace(',', '')) * 1e6
+    assert f'{16 * P / 2 ** 30:.2f} (+{4 * P / 2 ** 30:.2f})' in rows['ViT-6.5B/14']
+    assert f'{16 * P / 8 / 2 ** 30:.2f} + ' in rows['ViT-6.5B/14']

@@ -18,10 +18,23 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(p for p in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'), recursive=True)
                  if '_base_' not in p and osp.join('configs', 'suites') not in p)  # suites: tests/test_transfer.py
 PRETRAIN = sorted(glob.glob(osp.join(ROOT, 'configs', 'pretrain', '*.py')))
+# the sizes and their file-name tags ('vit-6.5b-p14'); past ViT-H they train sharded (FSDP2)
+ARCHS = ('tiny', 'small', 'base', 'large', 'huge', 'giant', '2b', '6.5b')
+PAST_HUGE = ('giant', '2b', '6.5b')
+ARCH_TAG = r'vit-(' + '|'.join(re.escape(a) for a in ARCHS) + r')-p(\d+)_'
+# the checkpoint of a ViT-2B or -6.5B takes rank 0 longer to write than the 600 s every other config waits
+TIMEOUT = {'mae_vit-2b-p14_8xb512-amp-coslr-1600e_in1k.py': 1200,
+           'mae_vit-6.5b-p14_64xb64-amp-coslr-1600e_in1k.py': 3600}
 
 
 def config_id(path):
     return osp.relpath(path, osp.join(ROOT, 'configs'))
+
+
+def arch_of(path):
+    """'mae_vit-6.5b-p14_64xb64-...' -> '6.5b'; None for a name without a size tag."""
+    found = re.search(ARCH_TAG, osp.basename(path))
+    return found.group(1) if found else None
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +52,7 @@ def build(cfg):
 @pytest.mark.parametrize('path', CONFIGS, ids=config_id)
 def test_config_builds_model_and_optim_wrapper_on_cpu(path):
     cfg = Config.fromfile(path)
-    if 'huge' in path or 'large' in path:
+    if arch_of(path) in ('large', 'huge') + PAST_HUGE:
         with torch.device('meta'):  # full shapes, no memory or init time
             model, wrapper = build(cfg)
     else:
@@ -50,7 +63,7 @@ def test_config_builds_model_and_optim_wrapper_on_cpu(path):
         assert cfg.get(key) is not None, f'{config_id(path)} lacks {key}'
     # the faults of a multi-process run (issue 30): a bounded wait for a lost peer, the checkpoint
     # hook that writes before it removes, the save-on-signal hook
-    assert cfg.env_cfg.dist_cfg.get('timeout') == 600, config_id(path)
+    assert cfg.env_cfg.dist_cfg.get('timeout') == TIMEOUT.get(osp.basename(path), 600), config_id(path)
     assert cfg.default_hooks.checkpoint.type == 'mae_mm.WriteFirstCheckpointHook', config_id(path)
     assert any(h['type'] == 'mae_mm.SaveOnSignalHook' for h in cfg.custom_hooks), config_id(path)
 
@@ -64,7 +77,8 @@ def test_file_names_carry_the_model_tag_and_stage():
                 or 'mask-rcnn' in name or 'upernet' in name or 'robustness' in name, name
             assert 'vit-tiny-p8' in name, name
         else:
-            assert any(tag in name for tag in ('vit-small-p16', 'vit-base-p16', 'vit-large-p16', 'vit-huge-p14')), name
+            assert any(tag in name for tag in ('vit-small-p16', 'vit-base-p16', 'vit-large-p16', 'vit-huge-p14',
+                                               'vit-giant-p14', 'vit-2b-p14', 'vit-6.5b-p14')), name
 
 
 @pytest.mark.parametrize('path', PRETRAIN, ids=config_id)
@@ -73,7 +87,8 @@ def test_pretrain_configs_carry_the_paper_recipe(path):
     opt = cfg.optim_wrapper.optimizer
     assert (opt.type, opt.lr, tuple(opt.betas), opt.weight_decay) == ('AdamW', 1.5e-4, (0.9, 0.95), 0.05)
     assert cfg.auto_scale_lr == dict(base_batch_size=256, enable=True)
-    assert cfg.train_dataloader.batch_size * 8 == 4096
+    gpus, per_gpu = map(int, re.search(r'_(\d+)xb(\d+)-', osp.basename(path)).groups())  # as the name states
+    assert cfg.train_dataloader.batch_size == per_gpu and gpus * per_gpu == 4096
     epochs = 1600 if '1600e' in path else 800
     assert cfg.train_cfg.max_epochs == epochs
     warmup, cosine = cfg.param_scheduler
@@ -91,8 +106,23 @@ def test_pretrain_configs_carry_the_paper_recipe(path):
     assert cfg.model.encoder.mask_ratio == 0.75 and cfg.model.target == dict(type='NormalizedPixelTarget')
     assert cfg.model.encoder.mask_generator == dict(type='RandomMasking')  # Table 1f: random sampling
     assert cfg.optim_wrapper.dtype == 'bfloat16'
-    arch = re.search(r'vit-(small|base|large|huge)-', path).group(1)
-    assert cfg.model.encoder.arch == arch
+    assert cfg.model.encoder.arch == arch_of(path)
+
+
+def test_sizes_past_vit_h_have_pretraining_configs():
+    assert sorted({arch_of(p) for p in PRETRAIN if arch_of(p) in PAST_HUGE}) == sorted(PAST_HUGE)
+
+
+@pytest.mark.parametrize('path', [p for p in PRETRAIN if arch_of(p) in PAST_HUGE], ids=config_id)
+def test_sizes_past_vit_h_train_sharded_with_a_checkpointed_encoder(path):
+    from mae_mm.registry import MODEL_WRAPPERS
+    cfg = Config.fromfile(path)
+    assert cfg.model_wrapper_cfg == dict(type='mae_mm.ShardedDataParallel')  # its defaults: Block units, no FSDP2 casts
+    init_default_scope('mae_mm')
+    assert MODEL_WRAPPERS.get(cfg.model_wrapper_cfg.type) is not None
+    assert cfg.optim_wrapper.dtype == 'bfloat16'  # the base's autocast stays the mixed precision
+    assert cfg.model.encoder.with_checkpoint is True
+    assert cfg.model.decoder.with_checkpoint is False  # the paper's 8 x 512 decoder, as ViT-H's config
 
 
 def test_pretrain_weight_decay_skips_exactly_the_one_dimensional_parameters():
@@ -118,10 +148,17 @@ WIDTH_KEYS = (('head', 'in_channels'), ('neck', 'input_features'), ('neck', 'emb
               ('decode_head', 'in_channels'), ('auxiliary_head', 'in_channels'))
 
 
+def sizes_key(arch, patch):
+    """vit_sizes' entry of a preset at a patch size: '<arch>_p<patch>', made an identifier where the arch
+    name is none (a leading digit gets 'vit' in front, '.' becomes '_': '6.5b' -> 'vit6_5b_p14')."""
+    key = f'{arch}_p{patch}'.replace('.', '_')
+    return f'vit{key}' if key[0].isdigit() else key
+
+
 def size_key(path):
     """'vit-large-p16' in the file name -> 'large_p16', the config's entry in vit_sizes."""
-    name, patch = re.search(r'vit-(tiny|small|base|large|huge)-p(\d+)', osp.basename(path)).groups()
-    return f'{name}_p{patch}'
+    name, patch = re.search(ARCH_TAG, osp.basename(path)).groups()
+    return sizes_key(name, patch)
 
 
 def sized_parts(cfg):
@@ -142,10 +179,11 @@ def test_vit_sizes_are_read_from_the_model_presets(monkeypatch):
     cfg = Config.fromfile(sizes_file)
     assert set(cfg) == {'vit_sizes'}  # the loader's helpers are not config keys
     sizes = cfg.vit_sizes
-    assert set(sizes) == {'tiny_p8', 'small_p16', 'base_p16', 'large_p16', 'huge_p14'}
+    assert set(sizes) == {'tiny_p8', 'small_p16', 'base_p16', 'large_p16', 'huge_p14', 'giant_p14', 'vit2b_p14',
+                          'vit6_5b_p14'}
     for key, size in sizes.items():
         preset = VIT_ARCHS[size.arch]
-        assert key == f'{size.arch}_p{size.patch_size}'
+        assert key == sizes_key(size.arch, size.patch_size)
         assert size == dict(arch=size.arch, patch_size=size.patch_size, embed_dim=preset['embed_dim'],
                             mae_checkpoint=size.mae_checkpoint), key
         assert size.patch_size == (8 if key == 'tiny_p8' else preset['patch_size']), key

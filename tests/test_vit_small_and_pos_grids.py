@@ -1,5 +1,6 @@
-"""ViT-S/16 in the one size table, against timm's; position tables resampled per axis between
-grids of any shape, at load (a checkpoint's table) and in forward (the model's learned table)."""
+"""ViT-S/16 and the sizes past ViT-H in the one size table, against timm's and the papers'; position
+tables resampled per axis between grids of any shape, at load (a checkpoint's table) and in forward
+(the model's learned table)."""
 import os.path as osp
 
 import pytest
@@ -53,6 +54,50 @@ def test_mmpretrains_small_is_another_model():
     ours = VIT_ARCHS['small']
     assert (deit_small['embed_dims'], deit_small['num_layers'], deit_small['num_heads']) == \
         (ours['embed_dim'], ours['depth'], ours['num_heads'])
+
+
+PRETRAIN = osp.join(ROOT, 'configs', 'pretrain')
+# arch -> its pretraining config, (width, depth, heads, MLP width), the papers' parameter count in billions
+PAST_HUGE = {
+    'giant': ('mae_vit-giant-p14_8xb512-amp-coslr-1600e_in1k.py', (1408, 40, 16, 6144), 1.0),  # Zhai et al.
+    '2b': ('mae_vit-2b-p14_8xb512-amp-coslr-1600e_in1k.py', (2560, 24, 32, 10240), 1.9),  # Singh et al.
+    '6.5b': ('mae_vit-6.5b-p14_64xb64-amp-coslr-1600e_in1k.py', (4096, 32, 32, 16384), 6.4),  # Singh et al.
+}
+
+
+def encoder_of(config):
+    """The MAE encoder of a pretraining config, built on the meta device: full shapes, no memory."""
+    cfg = Config.fromfile(osp.join(PRETRAIN, config))
+    init_default_scope('mae_mm')
+    with torch.device('meta'):
+        return MODELS.build(cfg.model.encoder)
+
+
+@pytest.mark.parametrize('arch', sorted(PAST_HUGE))
+def test_sizes_past_vit_h_are_the_papers(arch):
+    config, (width, depth, heads, mlp), billions = PAST_HUGE[arch]
+    enc = encoder_of(config)
+    assert VIT_ARCHS[arch]['patch_size'] == enc.patch_size == 14
+    assert (enc.embed_dim, enc.depth, enc.num_heads, len(enc.blocks)) == (width, depth, heads, depth)
+    assert {(b.attn.num_heads, b.mlp.fc1.out_features, b.mlp.fc2.in_features) for b in enc.blocks} == \
+        {(heads, mlp, mlp)}  # int(width * mlp_ratio), exact
+    # per block: qkv 3d^2 + 3d, proj d^2 + d, fc1 d*h + h, fc2 h*d + d, two norms 4d (12 d^2 + 13 d at h = 4d);
+    # then the 14 x 14 patch kernel, the cls token, the 1 + 16 x 16 position rows, the final norm
+    d, h = width, mlp
+    closed = depth * (4 * d * d + 2 * d * h + h + 9 * d) + (3 * 14 * 14 * d + d) + d + 257 * d + 2 * d
+    count = sum(p.numel() for p in enc.parameters())
+    assert count == closed
+    assert round(count / 1e9, 1) == billions  # ViT-g/14 1.01B, ViT-2B 1.89B, ViT-6.5B 6.45B
+
+
+def test_vit_giant_is_timms_vit_giant_patch14_224():
+    """ViT-g/14's table entry, as the giant pretraining config builds it, and timm's: the same
+    parameters, name for name and shape for shape (timm's head removed)."""
+    ours = encoder_of(PAST_HUGE['giant'][0])
+    with torch.device('meta'):
+        theirs = timm.create_model('vit_giant_patch14_224', pretrained=False, num_classes=0)
+    assert {n: tuple(p.shape) for n, p in ours.state_dict().items()} == \
+        {n: tuple(p.shape) for n, p in theirs.state_dict().items()}
 
 
 def direct_resample(table, old_hw, new_hw):

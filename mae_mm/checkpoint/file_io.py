@@ -53,11 +53,16 @@ def read_safetensors(path: str) -> Tuple[Dict[str, torch.Tensor], Dict[str, str]
 
 
 def read_torch(path: str, trust: bool = False):
-    """``torch.load`` on CPU with ``weights_only=True`` (``argparse.Namespace`` allowed) unless ``trust``."""
+    """``torch.load`` on CPU with ``weights_only=True`` unless ``trust``; allowed besides tensors:
+    ``argparse.Namespace`` (the official MAE files) and what mmengine's training checkpoints
+    pickle (their message hub, numpy values: :mod:`.weights_only`), so a run's own
+    ``epoch_N.pth`` converts as it is."""
+    from .weights_only import mmengine_checkpoint_globals
+
     if not osp.isfile(path):
         raise CheckpointReadError(f'{path} does not exist')
     try:
-        with torch.serialization.safe_globals([argparse.Namespace]):
+        with torch.serialization.safe_globals([argparse.Namespace, *mmengine_checkpoint_globals()]):
             return torch.load(path, map_location='cpu', weights_only=not trust)
     except Exception as err:  # noqa: BLE001 (torch raises several types here)
         last = (str(err).strip().splitlines() or [type(err).__name__])[-1][:300]

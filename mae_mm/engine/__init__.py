@@ -14,6 +14,7 @@ from .preemption import PREEMPTED_EXIT_CODE, SaveOnSignalHook, TrainingPreempted
 from .random_state_hook import RandomStateHook
 from .reconstruction_vis_hook import ReconstructionVisHook
 from .schedule_resume_check_hook import ScheduleResumeCheckHook
+from .sharded_state_hook import ShardedStateHook
 from .skipped_images_hook import SkippedImagesHook
 from .step_schedule import FractionalMultiStepLR
 from .train_loop import ResumableEpochBasedTrainLoop, ResumableIterBasedTrainLoop, RollbackRequested
@@ -25,4 +26,4 @@ __all__ = ['ATOMIC_BACKEND', 'AtomicLocalBackend', 'allow_mmengine_checkpoints',
            'CheckpointMatchHook', 'CheckpointWriteError', 'WriteFirstCheckpointHook', 'save_checkpoint_or_explain',
            'ClassifierClassesHook', 'SkippedImagesHook', 'PREEMPTED_EXIT_CODE', 'SaveOnSignalHook', 'TrainingPreempted',
            'ResumableEpochBasedTrainLoop', 'ResumableIterBasedTrainLoop', 'RollbackRequested', 'KNNProbeHook',
-           'ReconstructionVisHook', 'ScheduleResumeCheckHook', 'FractionalMultiStepLR']
+           'ReconstructionVisHook', 'ScheduleResumeCheckHook', 'ShardedStateHook', 'FractionalMultiStepLR']

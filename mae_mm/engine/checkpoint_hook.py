@@ -102,10 +102,13 @@ def save_checkpoint_or_explain(runner, out_dir: str, filename: str, **save_kwarg
     all-reduce per checkpoint) so that every rank stops with the error, and none waits for rank 0
     in a later collective until the backend's timeout.
     """
+    from mae_mm.parallel import full_state_for_saving
+
     path = osp.join(out_dir, filename)
     failure = None
     try:
-        runner.save_checkpoint(out_dir, filename, **save_kwargs)
+        with full_state_for_saving(runner):  # a sharded model's state, gathered to rank 0 (mae_mm.parallel)
+            runner.save_checkpoint(out_dir, filename, **save_kwargs)
     except OSError as err:
         if err.errno not in NO_ROOM_ERRNOS:
             raise

@@ -13,6 +13,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop, Runner
 
 from mae_mm.evaluation import knn_top1
+from mae_mm.parallel import root_unsharded
 from mae_mm.registry import DATASETS, HOOKS
 from .random_state_hook import capture_random_state, restore_random_state
 
@@ -126,7 +127,8 @@ class KNNProbeHook(Hook):
         results = []
         for batch in self.loaders[split]:
             imgs = model.data_preprocessor(batch, False)['inputs']
-            feats = encoder_features(model.encoder, imgs, self.feature).float().cpu()
+            with root_unsharded(model):  # a sharded model: every rank is here, in step
+                feats = encoder_features(model.encoder, imgs, self.feature).float().cpu()
             labels = [int(sample.gt_label) for sample in batch['data_samples']]
             # numpy rows: collect_results pickles every item, and a pickled tensor view costs
             # milliseconds (seen: 15-30 s for 400 features on gloo, against 0.1 s as numpy)

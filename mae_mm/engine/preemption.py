@@ -84,6 +84,16 @@ def signal_received() -> Optional[str]:
     return _received
 
 
+def inside_accumulation_window(runner) -> bool:
+    """Whether the iteration that just ended accumulated a gradient without an optimizer step
+    (``optim_wrapper.accumulative_counts`` > 1, not the window's last micro-batch)."""
+    from mmengine.optim import OptimWrapperDict
+
+    wrappers = runner.optim_wrapper.values() if isinstance(runner.optim_wrapper, OptimWrapperDict) \
+        else [runner.optim_wrapper]
+    return any(getattr(w, '_accumulative_counts', 1) > 1 and not w.should_update() for w in wrappers)
+
+
 def _agreed_signal_of_this_step() -> bool:
     """Whether any rank has caught a signal: the step's agreement when one was made (the optimizer
     wrapper or NonFiniteLossHook did), else one all-reduce now (every rank calls this at the same
@@ -114,6 +124,7 @@ class SaveOnSignalHook(Hook):
         self.signals = checked_signals(signals)
         install_signal_handlers(self.signals)
         self._first_iter: Optional[int] = None
+        self._deferred = False
 
     def before_train(self, runner) -> None:
         self._first_iter = runner.iter
@@ -130,6 +141,14 @@ class SaveOnSignalHook(Hook):
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         if not _agreed_signal_of_this_step():
+            return
+        if inside_accumulation_window(runner):
+            # the gradient of this window's micro-batches so far is in no checkpoint: a save now
+            # would resume without it. The signal stays noted; the save follows the window's step.
+            if not self._deferred:
+                self._deferred = True
+                print_log(f'{signal_received() or "a signal on another rank"} inside a gradient accumulation window '
+                          f'(iteration {runner.iter + 1}): saving after its optimizer step', logger='current')
             return
         start = time.perf_counter()
         path = self.save(runner)

@@ -8,6 +8,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
+from mae_mm.parallel import is_sharded, root_unsharded
 from mae_mm.registry import DATASETS, HOOKS
 from mae_mm.visualization import masking_noise, reconstruction_panel
 from .random_state_hook import capture_random_state, restore_random_state
@@ -70,6 +71,12 @@ class ReconstructionVisHook(Hook):
                   logger='current')
 
     @staticmethod
+    def draws_here(runner) -> bool:
+        """Rank 0 draws; for a sharded model every rank computes the panel with it (each holds a
+        part of the weights), and the visualiser, rank 0's only, keeps it."""
+        return is_main_process() or is_sharded(runner.model)
+
+    @staticmethod
     def _model(runner):
         return runner.model.module if is_model_wrapper(runner.model) else runner.model
 
@@ -81,7 +88,8 @@ class ReconstructionVisHook(Hook):
         try:
             model.eval()
             imgs = model.data_preprocessor(self.batch, False)['inputs']
-            panel = reconstruction_panel(model, imgs, self.noise)
+            with root_unsharded(model):
+                panel = reconstruction_panel(model, imgs, self.noise)
         finally:
             model.train(was_training)
             restore_random_state(state)
@@ -90,9 +98,9 @@ class ReconstructionVisHook(Hook):
         return panel
 
     def after_train_epoch(self, runner) -> None:
-        if self.every_n_epochs(runner, self.interval) and is_main_process():
+        if self.every_n_epochs(runner, self.interval) and self.draws_here(runner):
             self.draw(runner, runner.epoch + 1)
 
     def after_train(self, runner) -> None:
-        if self._drawn_at != runner.epoch and is_main_process():
+        if self._drawn_at != runner.epoch and self.draws_here(runner):
             self.draw(runner, runner.epoch)

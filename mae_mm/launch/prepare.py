@@ -80,6 +80,7 @@ def prepare_run(request: RunRequest) -> Config:
     apply_command_line(cfg, request)
     setup_cpu_distributed(cfg)
     if request.mode == 'train':
+        add_sharded_state_hook(cfg)
         check_data_paths(cfg, ('train_dataloader', 'val_dataloader') if cfg.get('val_cfg') is not None
                          else ('train_dataloader',))
         count_accumulation_in_auto_scale_lr(cfg)
@@ -139,6 +140,22 @@ def apply_resume(cfg: Config, resume: str) -> None:
     if problem is not None:
         raise FileNotFoundError(f'--resume {resume}: {problem}')
     cfg.resume, cfg.load_from = True, resume
+
+
+def add_sharded_state_hook(cfg) -> None:
+    """A config trained with ``ShardedDataParallel`` gets :class:`~mae_mm.engine.ShardedStateHook`
+    (its optimizer state saved and loaded in the DDP format); on one process mmengine wraps
+    nothing, which the log says."""
+    wrapper = cfg.get('model_wrapper_cfg') or {}
+    if not str(wrapper.get('type', '')).endswith('ShardedDataParallel'):
+        return
+    if cfg.launcher == 'none':
+        print_log('model_wrapper_cfg is ShardedDataParallel but this is one process: nothing to shard, the '
+                  'model trains whole (launch with tools/dist_train.sh or tools/slurm_train.sh to shard it)',
+                  logger='current', level=logging.WARNING)
+    hooks = cfg.setdefault('custom_hooks', [])
+    if not any(str(h.get('type', '')).endswith('ShardedStateHook') for h in hooks):
+        hooks.append(dict(type='mae_mm.ShardedStateHook'))
 
 
 def catch_preemption_signals_early(cfg) -> None:

@@ -23,5 +23,10 @@ vit_sizes = dict(
     base_p16=_size('base', 'work_dirs/mae_vit-base-p16_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth'),
     large_p16=_size('large', 'work_dirs/mae_vit-large-p16_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth'),
     huge_p14=_size('huge', 'work_dirs/mae_vit-huge-p14_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth'),
+    # past ViT-H, pretrained sharded (no transfer configs yet); an arch name that is no identifier
+    # gets 'vit' in front and '_' for '.' ('6.5b' -> vit6_5b_p14)
+    giant_p14=_size('giant', 'work_dirs/mae_vit-giant-p14_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth'),
+    vit2b_p14=_size('2b', 'work_dirs/mae_vit-2b-p14_8xb512-amp-coslr-1600e_in1k/epoch_1600.pth'),
+    vit6_5b_p14=_size('6.5b', 'work_dirs/mae_vit-6.5b-p14_64xb64-amp-coslr-1600e_in1k/epoch_1600.pth'),
 )
 del _archs, _size  # not config keys

@@ -11,6 +11,13 @@ VIT_ARCHS = {
     'base': dict(embed_dim=768, depth=12, num_heads=12, mlp_ratio=4.0, patch_size=16),
     'large': dict(embed_dim=1024, depth=24, num_heads=16, mlp_ratio=4.0, patch_size=16),
     'huge': dict(embed_dim=1280, depth=32, num_heads=16, mlp_ratio=4.0, patch_size=14),
+    # Past ViT-H, for sharded (FSDP2) training. Block's MLP is int(embed_dim * mlp_ratio) wide: 6144 / 1408 gives 6144
+    # ViT-g/14 of Zhai et al., "Scaling Vision Transformers" (CVPR 2022): MLP 6144 (timm's vit_giant_patch14_224)
+    'giant': dict(embed_dim=1408, depth=40, num_heads=16, mlp_ratio=6144 / 1408, patch_size=14),
+    # ViT-2B/14 of Singh et al., "The effectiveness of MAE pre-pretraining for billion-scale pretraining" (ICCV 2023)
+    '2b': dict(embed_dim=2560, depth=24, num_heads=32, mlp_ratio=4.0, patch_size=14),
+    # ViT-6.5B/14 of the same paper; '6.5b' is not an identifier, so its vit_sizes entry is vit6_5b_p14
+    '6.5b': dict(embed_dim=4096, depth=32, num_heads=32, mlp_ratio=4.0, patch_size=14),
 }
 
 
