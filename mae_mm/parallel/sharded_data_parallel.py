@@ -60,10 +60,15 @@ class ShardedDataParallel(nn.Module):
         mixed_precision (str, optional): ``None`` (fp32 parameters, what the configs use with
             the optimizer wrapper's autocast) or ``'bf16'``: FSDP2's policy of bf16 gathered
             parameters and fp32 gradient reduction.
+        compile_units (bool): ``torch.compile`` each unit (``nn.Module.compile``, before it is
+            sharded), FSDP2's way to compile: each block one graph between its gathers.
+            mmengine's ``compile=True`` compiles the whole ``train_step`` instead, optimizer step
+            included, which torch 2.14's dynamo refuses on the CPU under DDP and sharding alike.
     """
 
     def __init__(self, module: nn.Module, unit_classes: Sequence[str] = DEFAULT_UNITS,
-                 reshard_after_forward: bool = True, mixed_precision: Optional[str] = None):
+                 reshard_after_forward: bool = True, mixed_precision: Optional[str] = None,
+                 compile_units: bool = False):
         super().__init__()
         import torch.distributed as dist
         from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
@@ -87,6 +92,8 @@ class ShardedDataParallel(nn.Module):
         if mixed_precision == 'bf16':
             policy = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32)
         for unit in units:
+            if compile_units:
+                unit.compile()
             fully_shard(unit, reshard_after_forward=reshard_after_forward, mp_policy=policy)
         fully_shard(module, reshard_after_forward=reshard_after_forward, mp_policy=policy)
         # FSDP2 makes whichever unit runs first the root, lazily; a hook that calls the encoder's
