@@ -10,6 +10,7 @@ from mmengine.logging import print_log
 
 from mae_mm.registry import HOOKS
 from .optim_wrapper import SkipNonFiniteOptimWrapper
+from .optim_wrapper_members import optim_wrappers
 from .preemption import signal_received
 from .resume import find_resumable_checkpoint, run_checkpoint_hook
 from .step_agreement import agree
@@ -35,11 +36,6 @@ def _schedulers(param_schedulers) -> list:
     if isinstance(param_schedulers, dict):
         return [s for group in param_schedulers.values() for s in group]
     return list(param_schedulers or [])
-
-
-def _wrappers(optim_wrapper) -> list:
-    """The optimizer wrapper(s) of a run: the members of an ``OptimWrapperDict``, or the one."""
-    return list(optim_wrapper.values()) if hasattr(optim_wrapper, 'optim_wrappers') else [optim_wrapper]
 
 
 @HOOKS.register_module()
@@ -127,7 +123,7 @@ class NonFiniteLossHook(Hook):
     def enable_skipping(optim_wrapper) -> None:
         """Switches on ``skip_nonfinite`` in the run's optimizer wrapper(s); raises ``TypeError``
         naming a wrapper that is not one of this package's."""
-        for wrapper in _wrappers(optim_wrapper):
+        for wrapper in optim_wrappers(optim_wrapper):
             if not isinstance(wrapper, SkipNonFiniteOptimWrapper):
                 raise TypeError(
                     f"NonFiniteLossHook(on_nonfinite='skip') needs an optimizer wrapper that can skip a step, "
@@ -141,7 +137,7 @@ class NonFiniteLossHook(Hook):
         terms = _loss_terms(outputs)
         finite_here = all(math.isfinite(v) for v in terms.values())
         if self.on_nonfinite == 'skip':  # the optimizer wrapper's agreement, made before the backward
-            wrappers = _wrappers(runner.optim_wrapper)
+            wrappers = optim_wrappers(runner.optim_wrapper)
             finite = finite_here and not any(getattr(w, 'last_step_skipped', False) for w in wrappers)
         elif get_world_size() > 1:  # every rank stops or goes back, or none: the step's one all-reduce
             finite = not agree(signal_received() is not None, not finite_here)[1]
@@ -180,7 +176,7 @@ class NonFiniteLossHook(Hook):
             # the checkpoint's lr carries the scale of the rollbacks before it was saved
             ratio = scale / runner.message_hub.get_info(self.LR_SCALE_KEY, 1.0)
             if ratio != 1.0:
-                for wrapper in _wrappers(runner.optim_wrapper):
+                for wrapper in optim_wrappers(runner.optim_wrapper):
                     for group in wrapper.param_groups:
                         group['lr'] *= ratio
                 for scheduler in _schedulers(runner.param_schedulers):
@@ -201,7 +197,7 @@ class NonFiniteLossHook(Hook):
         raise RollbackRequested(checkpoint, f'non-finite loss at {where}: {listed}', after_loading)
 
     def _disable_amp(self, runner) -> None:
-        for wrapper in _wrappers(runner.optim_wrapper):
+        for wrapper in optim_wrappers(runner.optim_wrapper):
             if hasattr(wrapper, 'disable_autocast'):
                 wrapper.disable_autocast()
         runner.message_hub.update_info(self.AMP_OFF_KEY, True)

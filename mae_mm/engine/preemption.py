@@ -33,6 +33,7 @@ from mae_mm.exit_codes import PREEMPTED as PREEMPTED_EXIT_CODE
 from mae_mm.registry import HOOKS
 from .atomic_backend import write_atomically
 from .checkpoint_hook import save_checkpoint_or_explain
+from .optim_wrapper_members import optim_wrappers
 from .resume import run_checkpoint_hook
 from .step_agreement import agree, forget, take_agreed_signal
 from .worker_signals import make_workers_ignore
@@ -87,11 +88,8 @@ def signal_received() -> Optional[str]:
 def inside_accumulation_window(runner) -> bool:
     """Whether the iteration that just ended accumulated a gradient without an optimizer step
     (``optim_wrapper.accumulative_counts`` > 1, not the window's last micro-batch)."""
-    from mmengine.optim import OptimWrapperDict
-
-    wrappers = runner.optim_wrapper.values() if isinstance(runner.optim_wrapper, OptimWrapperDict) \
-        else [runner.optim_wrapper]
-    return any(getattr(w, '_accumulative_counts', 1) > 1 and not w.should_update() for w in wrappers)
+    return any(getattr(w, '_accumulative_counts', 1) > 1 and not w.should_update()
+               for w in optim_wrappers(runner.optim_wrapper))
 
 
 def _agreed_signal_of_this_step() -> bool:

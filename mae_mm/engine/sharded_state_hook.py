@@ -3,7 +3,7 @@
 The model's load hooks are installed by :class:`mae_mm.parallel.ShardedDataParallel`, and
 saving goes through :func:`mae_mm.parallel.full_state_for_saving`; the optimizer is built after
 the model is wrapped, so its load hook is installed here, in ``before_run``: after the runner
-builds the optimizer, before it resumes. ``tools/train.py``
+builds the optimizer, before it resumes. ``prepare_run`` (``tools/train.py``)
 adds this hook to any config whose ``model_wrapper_cfg`` is ``ShardedDataParallel``; under DDP
 or one process it does nothing.
 
@@ -21,6 +21,7 @@ from mmengine.hooks import Hook
 
 from mae_mm.parallel import is_sharded
 from mae_mm.registry import HOOKS
+from .optim_wrapper_members import optim_wrappers
 
 
 @HOOKS.register_module()
@@ -33,13 +34,9 @@ class ShardedStateHook(Hook):
     def before_run(self, runner) -> None:
         if not is_sharded(runner.model):
             return
-        from mmengine.optim import OptimWrapperDict
-
         from mae_mm.parallel.full_state import install_optimizer_load_hook
 
-        wrappers = runner.optim_wrapper.values() if isinstance(runner.optim_wrapper, OptimWrapperDict) \
-            else [runner.optim_wrapper]
-        for wrapper in wrappers:
+        for wrapper in optim_wrappers(runner.optim_wrapper):
             install_optimizer_load_hook(wrapper.optimizer)
         # Runner.load_or_resume calls self.resume(path); on a GPU its default map_location puts
         # the whole checkpoint on every rank's device

@@ -185,10 +185,8 @@ def full_state_for_saving(runner):
     if not is_sharded(runner.model):
         yield
         return
-    from mmengine.optim import OptimWrapperDict
+    from mae_mm.engine.optim_wrapper_members import optim_wrappers
 
-    wrappers = runner.optim_wrapper.values() if isinstance(runner.optim_wrapper, OptimWrapperDict) \
-        else [runner.optim_wrapper]
-    optimizers = [w.optimizer for w in wrappers if hasattr(w, 'optimizer')]
+    optimizers = [w.optimizer for w in optim_wrappers(runner.optim_wrapper) if hasattr(w, 'optimizer')]
     with full_state_on_rank0(runner.model.module, optimizers):
         yield
