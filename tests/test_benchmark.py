@@ -249,3 +249,31 @@ def test_the_sharded_memory_formula_counts_the_large_presets_exactly():
     P = float(rows['ViT-6.5B/14'].split('|')[2].replace(',', '')) * 1e6
     assert f'{16 * P / 2 ** 30:.2f} (+{4 * P / 2 ** 30:.2f})' in rows['ViT-6.5B/14']
     assert f'{16 * P / 8 / 2 ** 30:.2f} + ' in rows['ViT-6.5B/14']
+
+
+def test_resume_benchmark_loads_only_the_first_trained_batch_when_the_sampler_skips(tmp_path):
+    """tools/benchmark_resume.py's core on 96 noise JPEGs, batch 8 (12 batches), no workers: at
+    10%, 50% and 90% of the epoch (1, 6 and 11 batches trained) drawing and dropping loads the
+    trained batches and the first one to train, (done + 1) x 8 images, skipping in the sampler
+    that one batch alone; both reach the same images."""
+    from mae_mm.benchmark.resume_cost import DRAW, MODES, SKIP, make_noise_jpegs, time_resume
+    data = str(tmp_path / 'noise')
+    assert make_noise_jpegs(data, 96) == 96
+    assert make_noise_jpegs(data, 96) == 0  # made once
+    assert make_noise_jpegs(str(tmp_path / 'again'), 2) == 2  # the same bytes whatever is already there
+    assert (tmp_path / 'again' / 'noise_00001.jpg').read_bytes() == (tmp_path / 'noise/noise_00001.jpg').read_bytes()
+    try:
+        length, figures = time_resume(data, osp.join(ROOT, DEMO_PRETRAIN), batch=8, workers=0, repeats=1)
+    finally:
+        DefaultScope._instance_dict.clear()
+    assert length == 12
+    assert [(f.fraction, f.done, f.mode) for f in figures] == [(f, d, m) for f, d in ((0.1, 1), (0.5, 6), (0.9, 11))
+                                                               for m in MODES]
+    for fig in figures:
+        assert fig.loaded == ((fig.done + 1) * 8 if fig.mode == DRAW else 8,), fig
+        assert len(fig.seconds) == 1 and fig.seconds[0] > 0
+    by_cell = {(f.fraction, f.mode): f.first_batch for f in figures}
+    for fraction in (0.1, 0.5, 0.9):
+        assert len(set(by_cell[fraction, DRAW])) == 8
+        assert by_cell[fraction, SKIP] == by_cell[fraction, DRAW], f'skipping reached another batch at {fraction}'
+    assert len({by_cell[fraction, SKIP] for fraction in (0.1, 0.5, 0.9)}) == 3

@@ -9,6 +9,10 @@
 #   skipped, from every data-loader worker (message hub 'skipped_images', the log, scalars);
 # - SaveOnSignalHook: on SIGTERM / SIGUSR1 (preemption, Slurm's --signal before the time limit)
 #   the run saves the iteration it is at and exits with 75 (preempted, resumable with --resume);
+# - DataPositionHook: each checkpoint records the epoch and the samples of it already consumed (over
+#   all processes), so a resume starts the sampler there (mae_mm.ResumableSampler: nothing trained is
+#   loaded again); the training pipeline's random draws are seeded per sample by (seed, epoch, index),
+#   the same whatever the number of workers or processes (epoch-based loops);
 # - ScheduleResumeCheckHook: a --resume whose checkpoint's lr schedule spans another length than
 #   train_cfg's (mmengine restores begin/end/T_max/milestones) stops before training, naming both.
 # Epoch-based configs train with mae_mm.ResumableEpochBasedTrainLoop, which resumes in the middle
@@ -29,4 +33,5 @@ custom_hooks = [
     dict(type='mae_mm.SkippedImagesHook'),
     dict(type='mae_mm.SaveOnSignalHook', signals=('SIGTERM', 'SIGUSR1')),
     dict(type='mae_mm.ScheduleResumeCheckHook'),
+    dict(type='mae_mm.DataPositionHook', per_sample_augmentation=True),
 ]

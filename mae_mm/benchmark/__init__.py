@@ -10,6 +10,7 @@
 - :mod:`.levers`: each speed lever of the MAE step off and on;
 - :mod:`.build`: building the detection backbone against a plain ViT (time, memory);
 - :mod:`.signal_save`: the save a signal triggers (time, size);
+- :mod:`.resume_cost`: resuming inside an epoch, skipping in the sampler against drawing and dropping;
 - :mod:`.imports`: what ``import mae_mm`` and ``tools/train.py --help`` cost.
 
 Nothing here is registered or imported by ``import mae_mm``.

@@ -5,6 +5,7 @@ from .atomic_backend import ATOMIC_BACKEND, AtomicLocalBackend
 from .checkpoint_hook import CheckpointWriteError, WriteFirstCheckpointHook, save_checkpoint_or_explain
 from .checkpoint_match_hook import CheckpointMatchHook
 from .classifier_classes_hook import ClassifierClassesHook
+from .data_position_hook import DataPositionHook
 from mae_mm.checkpoint.weights_only import allow_mmengine_checkpoints, mmengine_checkpoint_globals  # moved; kept here
 from .knn_probe_hook import KNNProbeHook
 from .layer_decay import ViTLayerDecayOptimWrapperConstructor, infer_num_layers, vit_layer_id
@@ -24,6 +25,6 @@ __all__ = ['ATOMIC_BACKEND', 'AtomicLocalBackend', 'allow_mmengine_checkpoints',
            'SkipNonFiniteOptimWrapper', 'LeanOptimWrapper', 'build_amp_optim_wrapper',
            'NonFiniteLossHook', 'RandomStateHook',
            'CheckpointMatchHook', 'CheckpointWriteError', 'WriteFirstCheckpointHook', 'save_checkpoint_or_explain',
-           'ClassifierClassesHook', 'SkippedImagesHook', 'PREEMPTED_EXIT_CODE', 'SaveOnSignalHook', 'TrainingPreempted',
+           'ClassifierClassesHook', 'DataPositionHook', 'SkippedImagesHook', 'PREEMPTED_EXIT_CODE', 'SaveOnSignalHook', 'TrainingPreempted',
            'ResumableEpochBasedTrainLoop', 'ResumableIterBasedTrainLoop', 'RollbackRequested', 'KNNProbeHook',
            'ReconstructionVisHook', 'ScheduleResumeCheckHook', 'ShardedStateHook', 'FractionalMultiStepLR']

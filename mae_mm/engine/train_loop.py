@@ -4,14 +4,21 @@ checkpoint after a non-finite loss.
 mmengine's ``EpochBasedTrainLoop`` restarts an epoch at batch 0 when it resumes, so a run saved
 in the middle of an epoch (:class:`~mae_mm.engine.preemption.SaveOnSignalHook`) would train
 the epoch's first batches twice. :class:`ResumableEpochBasedTrainLoop` continues at the saved
-iteration with the data order and augmentation draws of the run that never stopped: it makes
-the epoch's data iterator, draws and drops the batches already trained, then puts back the
-random states of the saved iteration (RandomStateHook saves them with every checkpoint). That
-is exact because nothing else carries state into an epoch's batches: mmengine's samplers draw
-their order from a generator of their own seeded by (seed, epoch), and mmengine seeds each
-DataLoader worker from (seed, rank, worker id) when the iterator starts it (non-persistent
-workers restart every epoch; with ``num_workers=0`` the dropped batches' draws are overwritten
-by the restored states). Dropping a batch costs its loading.
+iteration with the data order and augmentation draws of the run that never stopped. mmengine's
+samplers draw their order from a generator of their own seeded by (seed, epoch), so the epoch's
+order is known; the loop then either
+
+- starts the epoch's sampler at the first sample not yet trained
+  (:class:`~mae_mm.datasets.ResumableSampler`, position from
+  :class:`~mae_mm.engine.DataPositionHook`): nothing already trained is loaded. Exact when the
+  augmentation is seeded per sample (:class:`~mae_mm.datasets.PerSampleSeededPipeline`, our
+  configs) or drawn in the main process (``num_workers=0``);
+- or else makes the epoch's data iterator and draws and drops the batches already trained, so
+  that each DataLoader worker (seeded from (seed, rank, worker id) when the iterator starts it;
+  non-persistent workers restart every epoch) augments as before. Dropping a batch costs its loading.
+
+Either way it then puts back the random states of the saved iteration (RandomStateHook saves
+them with every checkpoint).
 
 Both loops also roll back: a hook raises :class:`RollbackRequested` during an iteration (the
 rest of that iteration's hooks do not run, so nothing of it is saved); the loop reloads the
@@ -21,12 +28,18 @@ random states) and continues from its iteration as a resumed run would.
 import logging
 from typing import Callable, Optional
 
+from mmengine.dist import get_world_size
 from mmengine.logging import print_log
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 from mmengine.runner.loops import _InfiniteDataloaderIterator
 
 from mae_mm.registry import LOOPS
 from .random_state_hook import restore_random_state
+
+
+def processes(count: int) -> str:
+    """'1 process', '2 processes'."""
+    return f'{count} process' + ('' if count == 1 else 'es')
 
 
 class RollbackRequested(Exception):
@@ -82,11 +95,18 @@ class ResumableEpochBasedTrainLoop(_RollbackMixin, EpochBasedTrainLoop):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._resume_state: Optional[dict] = None
+        self._resume_position: Optional[dict] = None
+        self._resume_from: Optional[str] = None
 
     def set_resume_random_state(self, state: dict) -> None:
         """This rank's random states of a loaded checkpoint; :meth:`run_epoch` puts them back
         before the epoch (a checkpoint of an epoch's end) or after the trained batches (inside one)."""
         self._resume_state = state
+
+    def set_resume_data_position(self, position: dict, checkpoint: Optional[str] = None) -> None:
+        """The data position of a loaded checkpoint (:func:`~mae_mm.engine.data_position_hook.data_position`);
+        :meth:`run_epoch` checks it against the loop's counters and starts the sampler there."""
+        self._resume_position, self._resume_from = position, checkpoint
 
     def run(self):
         self.runner.call_hook('before_train')
@@ -109,14 +129,15 @@ class ResumableEpochBasedTrainLoop(_RollbackMixin, EpochBasedTrainLoop):
             restore_random_state(state)
         self.runner.call_hook('before_train_epoch')
         self.runner.model.train()
-        batches = iter(self.dataloader) if done < length else iter(())  # all trained: to its end hooks
+        position, self._resume_position = self._resume_position, None
         if done:
-            print_log(f'resuming inside epoch {self._epoch + 1} after its batch {done} of {length}: drawing and '
-                      'dropping the batches already trained', logger='current')
+            self._start_inside_epoch(done, length, position)
+        batches = iter(self.dataloader) if done < length else iter(())  # all trained: to its end hooks
+        if done and not self._skipping:
             for _ in range(done if done < length else 0):
                 next(batches)
-            if state is not None:
-                restore_random_state(state)
+        if done and state is not None:
+            restore_random_state(state)
         try:
             for idx, data_batch in enumerate(batches, start=done):
                 self.run_iter(idx, data_batch)
@@ -126,6 +147,35 @@ class ResumableEpochBasedTrainLoop(_RollbackMixin, EpochBasedTrainLoop):
         self.runner.call_hook('after_train_epoch')
         self._epoch += 1
         return True
+
+    def _start_inside_epoch(self, done: int, length: int, position: Optional[dict]) -> None:
+        """Prepares the epoch's data to start after its ``done`` trained batches (of ``length``):
+        in the sampler where that is exact (sets ``self._skipping``), else by drawing and dropping
+        them; logs the one resume line."""
+        from mae_mm.datasets.per_sample_seed import PerSampleSeededPipeline
+        from mae_mm.datasets.resumable_sampler import ResumableSampler
+        loader, world = self.dataloader, get_world_size()
+        samples = done * loader.batch_size * world
+        expected = (self._epoch, samples) if done < length else (self._epoch + 1, 0)  # a complete epoch: the next
+        if position is not None and (position['epoch'], position['samples']) != expected:
+            raise ValueError(f'{self._resume_from}: its data position (epoch {position["epoch"] + 1}, sample '
+                             f'{position["samples"]}) is not where the loop stands (epoch {self._epoch + 1}, '
+                             f'{done} batches of {loader.batch_size} x {world} processes = sample {samples})')
+        per_sample = isinstance(getattr(loader.dataset, 'pipeline', None), PerSampleSeededPipeline)
+        self._skipping = (done < length and isinstance(loader.sampler, ResumableSampler)
+                          and (per_sample or loader.num_workers == 0))
+        if self._skipping:
+            loader.sampler.skip(samples)
+        how = ('the sampler starts there: nothing already trained is loaded' if self._skipping else
+               'drawing and dropping the batches already trained' if done < length else 'the epoch is complete')
+        layout = f'{processes(world)} x {loader.batch_size}'
+        if position is not None:
+            before = f'{processes(position["processes"])} x {position["batch_size"]}'
+            layout = before + ('' if before == layout else f' -> {layout}')
+            layout += f' x accumulation {position["accumulative_counts"]}'
+        print_log(f'resuming{" from " + self._resume_from if self._resume_from else ""} inside epoch '
+                  f'{self._epoch + 1} at sample {samples} of {length * loader.batch_size * world} (batch {done} of '
+                  f'{length}; {layout}): {how}', logger='current')
 
 
 @LOOPS.register_module()

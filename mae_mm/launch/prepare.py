@@ -22,6 +22,7 @@ from mae_mm.visualization.vis_backends import vis_backend_configs
 from .config_checks import check_data_paths, check_gpu_decode_pipeline, count_accumulation_in_auto_scale_lr
 from .cpu_distributed import setup_cpu_distributed
 from .cuda_ops_check import check_cuda_ops
+from .resume_checks import check_resume_data_position
 from .schedule_checks import check_schedule
 
 AMP_DTYPES = {'bf16': 'bfloat16', 'fp16': 'float16'}
@@ -59,7 +60,8 @@ class RunRequest:
 def prepare_run(request: RunRequest) -> Config:
     """The config a Runner builds for ``request``, checked; raises before anything is built when
     a checkpoint, a data path, a test set, the schedule, the GPU decode pipeline or the mmcv ops do
-    not fit (:class:`~mae_mm.own_data.OwnDataError` for the user's own data folder)."""
+    not fit (:class:`~mae_mm.own_data.OwnDataError` for the user's own data folder,
+    :class:`~.resume_checks.ResumeLayoutError` for a resume whose data position this run cannot continue)."""
     if request.mode not in ('train', 'test'):
         raise ValueError(f"RunRequest.mode must be 'train' or 'test', got {request.mode!r}")
     setup_runtime()
@@ -84,6 +86,7 @@ def prepare_run(request: RunRequest) -> Config:
         check_data_paths(cfg, ('train_dataloader', 'val_dataloader') if cfg.get('val_cfg') is not None
                          else ('train_dataloader',))
         count_accumulation_in_auto_scale_lr(cfg)
+        check_resume_data_position(cfg)
     else:
         check_data_paths(cfg, ('test_dataloader',))
     check_cuda_ops(cfg)

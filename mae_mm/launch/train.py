@@ -17,6 +17,7 @@ from mae_mm.engine.preemption import TrainingPreempted
 from mae_mm.own_data import OwnDataError
 from mae_mm.visualization.vis_backends import VIS_BACKENDS
 from .prepare import AMP_DTYPES, RunRequest, prepare_run
+from .resume_checks import ResumeLayoutError
 
 
 def parse_args(argv: Optional[List[str]] = None) -> RunRequest:
@@ -50,12 +51,12 @@ def parse_args(argv: Optional[List[str]] = None) -> RunRequest:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Trains as ``argv`` says; returns the exit status: 0, 2 when the own data folder does not fit
-    (one line on stderr), 75 when preempted (saved, resumable), or 69 when a peer of a distributed
+    """Trains as ``argv`` says; returns the exit status: 0, 2 when the own data folder or a resume's
+    data position does not fit (one line on stderr), 75 when preempted (saved, resumable), or 69 when a peer of a distributed
     run was lost (:mod:`.lost_peer`; resumable from the newest whole checkpoint)."""
     try:
         cfg = prepare_run(parse_args(argv))
-    except OwnDataError as err:
+    except (OwnDataError, ResumeLayoutError) as err:
         print(f'tools/train.py: {err}', file=sys.stderr)
         return 2
     runner = Runner.from_cfg(cfg)

@@ -13,7 +13,7 @@ from mmengine.model import BaseModel, is_model_wrapper
 
 from mae_mm.engine.preemption import signal_received
 from mae_mm.models.mae import MaskedAutoencoder
-from mae_mm.registry import HOOKS, MODELS
+from mae_mm.registry import HOOKS, MODELS, TRANSFORMS
 
 
 @HOOKS.register_module()
@@ -227,3 +227,19 @@ class FillDiskBeforeSaveHook(Hook):
             while todo > 0:
                 f.write(chunk[:min(todo, len(chunk))])
                 todo -= len(chunk)
+
+
+@TRANSFORMS.register_module()
+class RecordLoadedSample:
+    """First transform of a test pipeline: appends each sample's index to
+    ``out_dir/loaded_<pid>.txt`` (one file per DataLoader worker or process), so a test counts
+    which images a run loaded."""
+
+    def __init__(self, out_dir):
+        self.out_dir = out_dir
+
+    def __call__(self, results):
+        with open(os.path.join(self.out_dir, f'loaded_{os.getpid()}.txt'), 'a') as f:
+            f.write(f'{results["sample_idx"]}\n')
+        return results
+

@@ -45,7 +45,7 @@ train_dataloader = dict(
     pin_memory=True,
     # the last partial batch is dropped, as the official fine-tuning loader (drop_last=True)
     drop_last=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='mae_mm.ResumableSampler', shuffle=True),  # DefaultSampler that can start mid-epoch
     collate_fn=dict(type='default_collate'),
     dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
 )

@@ -26,7 +26,7 @@ train_dataloader = dict(
     persistent_workers=False,
     pin_memory=True,
     drop_last=True,  # as the official code; every step then has the same shape (no recompile)
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='mae_mm.ResumableSampler', shuffle=True),  # DefaultSampler that can start mid-epoch
     collate_fn=dict(type='default_collate'),
     dataset=dict(type=dataset_type, data_root=data_root, split='train', pipeline=train_pipeline),
 )
