@@ -71,6 +71,7 @@ class _RollbackMixin:
                   level=logging.WARNING)
         runner._resume = True  # the random states are restored on a resume only (RandomStateHook)
         runner.resume(request.checkpoint)
+        self._resume_from = request.checkpoint  # for the epoch loop's resume line (DataPositionHook names load_from)
         if request.on_loaded is not None:
             request.on_loaded(runner)
         print_log(f'continuing from iteration {self._iter + 1} (epoch {self._epoch + 1})', logger='current',
@@ -97,6 +98,7 @@ class ResumableEpochBasedTrainLoop(_RollbackMixin, EpochBasedTrainLoop):
         self._resume_state: Optional[dict] = None
         self._resume_position: Optional[dict] = None
         self._resume_from: Optional[str] = None
+        self._skipping = False  # this epoch starts in the sampler after its trained batches
 
     def set_resume_random_state(self, state: dict) -> None:
         """This rank's random states of a loaded checkpoint; :meth:`run_epoch` puts them back
