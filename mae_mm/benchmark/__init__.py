@@ -19,3 +19,12 @@ import os.path as osp
 
 # the repository this package sits in: its configs/ and tools/
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, for a benchmark's header; 'unknown CPU' elsewhere."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            return next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))
+    except (OSError, StopIteration):
+        return 'unknown CPU'

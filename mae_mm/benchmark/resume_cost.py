@@ -51,6 +51,8 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
+from mae_mm.benchmark import cpu_model
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))  # the repository (configs/)
 DEMO_PRETRAIN = osp.join(ROOT, 'configs/demo/mae_vit-tiny-p8_1xb32-coslr-40e_demo-pretrain.py')
 FRACTIONS = (0.1, 0.5, 0.9)
@@ -199,12 +201,7 @@ def time_resume(data: str, config: str = DEMO_PRETRAIN, fractions: Sequence[floa
 def header_lines(argv: Sequence[str], data: str, made: int, images: int) -> List[str]:
     import mmengine
     import torch
-    cpu = 'unknown CPU'
-    try:
-        with open('/proc/cpuinfo') as f:
-            cpu = next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_model()
     return [f'command: python tools/benchmark_resume.py {shlex.join(argv)}'.rstrip(),
             f'date: {datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")}',
             f'machine: {cpu}, {len(os.sched_getaffinity(0))} cores usable ({os.cpu_count()} online), '

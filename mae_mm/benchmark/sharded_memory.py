@@ -50,6 +50,8 @@ import sys
 import tempfile
 import time
 
+from mae_mm.benchmark import cpu_model
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))  # the repository (configs/)
 GIB = 2 ** 30
 
@@ -463,12 +465,7 @@ def print_measured(args, results: dict, counts: dict):
 def header_lines(args) -> list:
     import mmengine
     import torch
-    cpu = 'unknown CPU'
-    try:
-        with open('/proc/cpuinfo') as f:
-            cpu = next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_model()
     mem = ''
     try:
         with open('/proc/meminfo') as f:
