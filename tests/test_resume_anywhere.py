@@ -9,7 +9,6 @@ tests/helpers/mae_mm_faults.py), so that a step's loss depends only on which sam
 and how they are augmented. ``RecordLoadedSample`` writes down every sample the pipeline loads.
 """
 import glob
-import json
 import os
 import os.path as osp
 
@@ -18,6 +17,7 @@ import torch
 from mmengine.config import Config
 
 from mae_mm.datasets import PerSampleSeededPipeline, ResumableSampler, sample_seed
+from conftest import read_scalars, scalars_by_step
 from reliability_utils import DEMO_PRETRAIN, derived_config, free_port, run, short_schedule
 
 STEPS = 8
@@ -39,12 +39,8 @@ log_processor = dict(window_size=1)
 
 
 def losses(work_dir: str) -> dict:
-    """``{step: loss}`` of every run (timestamped folder) in ``work_dir``."""
-    found = {}
-    for path in sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json'))):
-        with open(path) as f:
-            found.update({r['step']: r['loss'] for r in map(json.loads, filter(str.strip, f)) if 'loss' in r})
-    return found
+    """``{step: loss}`` of the run in ``work_dir`` (each run here has one)."""
+    return scalars_by_step(read_scalars(work_dir), 'loss')
 
 
 def loaded_samples(out_dir: str) -> list:

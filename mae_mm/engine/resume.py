@@ -35,14 +35,21 @@ def checkpoint_problem(path: str) -> Optional[str]:
     return None
 
 
-def checkpoint_iteration(path: str) -> int:
-    """The training iteration a checkpoint was saved at (``meta.iter``), read without loading
-    its tensors (memory-mapped); a ValueError when it has none."""
+def checkpoint_meta(path: str) -> Optional[dict]:
+    """A checkpoint's ``meta`` dict, read without loading its tensors (memory-mapped); None when
+    it has none."""
     import torch
 
     ckpt = torch.load(path, map_location='cpu', mmap=True, weights_only=True)
     meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
-    if not isinstance(meta, dict) or 'iter' not in meta:
+    return meta if isinstance(meta, dict) else None
+
+
+def checkpoint_iteration(path: str) -> int:
+    """The training iteration a checkpoint was saved at (``meta.iter``), read without loading
+    its tensors; a ValueError when it has none."""
+    meta = checkpoint_meta(path)
+    if meta is None or 'iter' not in meta:
         raise ValueError('no meta.iter: not a training checkpoint')
     return int(meta['iter'])
 

@@ -16,6 +16,7 @@ from typing import Optional, Tuple
 
 from mmengine.config import Config
 
+from mae_mm.engine.resume import checkpoint_meta
 from mae_mm.engine.train_loop import processes as count
 
 
@@ -26,11 +27,7 @@ class ResumeLayoutError(ValueError):
 def read_data_position(path: str) -> Optional[dict]:
     """``meta['data_position']`` of a checkpoint, read without loading its tensors; None when absent
     (a checkpoint of an older mae_mm, or of an iteration-based run)."""
-    import torch
-
-    ckpt = torch.load(path, map_location='cpu', mmap=True, weights_only=True)
-    meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
-    return meta.get('data_position') if isinstance(meta, dict) else None
+    return (checkpoint_meta(path) or {}).get('data_position')
 
 
 def planned_layout(cfg: Config) -> Tuple[int, int, int]:
