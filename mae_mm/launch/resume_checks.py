@@ -11,13 +11,13 @@ workers are built.
 """
 import copy
 import math
-import os
 from typing import Optional, Tuple
 
 from mmengine.config import Config
 
 from mae_mm.engine.resume import checkpoint_meta
 from mae_mm.engine.train_loop import processes as count
+from mae_mm.own_data.config_edit import world_size
 
 
 class ResumeLayoutError(ValueError):
@@ -33,10 +33,7 @@ def read_data_position(path: str) -> Optional[dict]:
 def planned_layout(cfg: Config) -> Tuple[int, int, int]:
     """(processes, batch per process, accumulation) of the run ``cfg`` describes, read from the
     launcher's environment (torchrun's ``WORLD_SIZE``, Slurm's ``SLURM_NTASKS``) and the config."""
-    processes = 1
-    if cfg.get('launcher', 'none') != 'none':
-        processes = int(os.environ.get('WORLD_SIZE') or os.environ.get('SLURM_NTASKS')
-                        or os.environ.get('OMPI_COMM_WORLD_SIZE') or 1)
+    processes = 1 if cfg.get('launcher', 'none') == 'none' else world_size()
     optim = cfg.get('optim_wrapper') or {}
     return processes, int(cfg.train_dataloader.batch_size), int(optim.get('accumulative_counts', 1) or 1)
 

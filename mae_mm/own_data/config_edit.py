@@ -66,8 +66,10 @@ def add_custom_import(cfg, module: str) -> None:
 
 
 def world_size() -> int:
-    """The processes of the run being launched (torchrun's WORLD_SIZE, srun's SLURM_NTASKS), else 1."""
-    return int(os.environ.get('WORLD_SIZE') or os.environ.get('SLURM_NTASKS') or 1)
+    """The processes of the run being launched (torchrun's WORLD_SIZE, srun's SLURM_NTASKS, mpirun's
+    OMPI_COMM_WORLD_SIZE), else 1."""
+    return int(os.environ.get('WORLD_SIZE') or os.environ.get('SLURM_NTASKS')
+               or os.environ.get('OMPI_COMM_WORLD_SIZE') or 1)
 
 
 def require_one_batch(cfg, images: int, root: str, mode: str) -> None:
