@@ -175,6 +175,28 @@ def test_a_run_moves_between_ddp_and_sharded_by_resuming(configs, ddp_run, shard
     assert_same_training(work_dir, ddp_run, steps=range(5, 9))
 
 
+@pytest.mark.slow
+def test_a_sharded_checkpoint_resumes_on_one_process_with_the_total_batch_kept(configs, ddp_run, sharded_run, tmp_path):
+    """Epoch 1 of the sharded run (2 processes x 8 x accumulation 2) resumed on one process of 8:
+    accumulation 4 keeps 32 images per step, the iteration and the schedule move to it, and epoch
+    2 ends at the uninterrupted DDP run's weights and momentum (masks seeded by sample: the same
+    steps, summed in another order)."""
+    work_dir = str(tmp_path / 'run')
+    os.makedirs(work_dir)
+    shutil.copy(osp.join(sharded_run, 'epoch_1.pth'), work_dir)
+    proc = run('tools/train.py', configs['sharded'], '--work-dir', work_dir, '--resume',
+               osp.join(work_dir, 'epoch_1.pth'), threads=1)
+    assert ('at the start of epoch 2 (sample 0 of 64; 2 processes x 8 x accumulation 2 -> 1 process x 8 x '
+            'accumulation 4: 32 samples per step kept)') in proc.stdout + proc.stderr
+    got, want = load(osp.join(work_dir, 'epoch_2.pth')), load(osp.join(ddp_run, 'epoch_2.pth'))
+    assert got['meta']['iter'] == 16 and got['meta']['data_position']['accumulative_counts'] == 4
+    for name, value in got['state_dict'].items():
+        torch.testing.assert_close(value, want['state_dict'][name], **TOLERANCE, msg=name)
+    for i, state in got['optimizer']['state'].items():
+        torch.testing.assert_close(state['momentum_buffer'], want['optimizer']['state'][i]['momentum_buffer'],
+                                   **TOLERANCE, msg=f'momentum/{i}')
+
+
 TRANSFER_DEMOS = ['vit-tiny-p8_1xb32-coslr-30e_demo-finetune.py', 'vit-tiny-p8_1xb64-coslr-30e_demo-linprobe.py',
                   'mask-rcnn_vit-tiny-p8_1xb8-lsj-300it_demo-coco.py', 'upernet_vit-tiny-p8_1xb8-200it_demo-ade20k-64x64.py']
 

@@ -6,7 +6,9 @@ default_scope = 'mae_mm'
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=100),
-    param_scheduler=dict(type='ParamSchedulerHook'),
+    # iteration-based schedules move once per optimizer step, so gradient accumulation does not
+    # shift the lr (mae_mm/engine/optimizer_step_scheduler_hook.py); mmengine's hook without it
+    param_scheduler=dict(type='mae_mm.OptimizerStepParamSchedulerHook'),
     # atomic writes (mae_mm/engine/atomic_backend.py): a run killed while saving keeps the old file;
     # mmengine's CheckpointHook that removes the old checkpoint only once the new one is written
     # (mae_mm/engine/checkpoint_hook.py): a full disk or a kill never leaves the run without one

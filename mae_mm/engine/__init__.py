@@ -10,6 +10,7 @@ from mae_mm.checkpoint.weights_only import allow_mmengine_checkpoints, mmengine_
 from .knn_probe_hook import KNNProbeHook
 from .layer_decay import ViTLayerDecayOptimWrapperConstructor, infer_num_layers, vit_layer_id
 from .nonfinite_loss_hook import NonFiniteLossHook
+from .optimizer_step_scheduler_hook import OptimizerStepParamSchedulerHook
 from .optim_wrapper import AutocastOptimWrapper, LeanOptimWrapper, SkipNonFiniteOptimWrapper, build_amp_optim_wrapper
 from .preemption import PREEMPTED_EXIT_CODE, SaveOnSignalHook, TrainingPreempted
 from .random_state_hook import RandomStateHook
@@ -23,7 +24,7 @@ from .train_loop import ResumableEpochBasedTrainLoop, ResumableIterBasedTrainLoo
 __all__ = ['ATOMIC_BACKEND', 'AtomicLocalBackend', 'allow_mmengine_checkpoints', 'mmengine_checkpoint_globals',
            'ViTLayerDecayOptimWrapperConstructor', 'infer_num_layers', 'vit_layer_id', 'AutocastOptimWrapper',
            'SkipNonFiniteOptimWrapper', 'LeanOptimWrapper', 'build_amp_optim_wrapper',
-           'NonFiniteLossHook', 'RandomStateHook',
+           'NonFiniteLossHook', 'OptimizerStepParamSchedulerHook', 'RandomStateHook',
            'CheckpointMatchHook', 'CheckpointWriteError', 'WriteFirstCheckpointHook', 'save_checkpoint_or_explain',
            'ClassifierClassesHook', 'DataPositionHook', 'SkippedImagesHook', 'PREEMPTED_EXIT_CODE', 'SaveOnSignalHook', 'TrainingPreempted',
            'ResumableEpochBasedTrainLoop', 'ResumableIterBasedTrainLoop', 'RollbackRequested', 'KNNProbeHook',

@@ -22,6 +22,8 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from mae_mm.registry import HOOKS
+from .accumulation_change import rescale_counters
+from .optimizer_step_scheduler_hook import accumulation
 
 CHECKPOINT_KEY = 'data_position'
 
@@ -33,15 +35,13 @@ def data_position(runner, iterations_done: int) -> dict:
     ``accumulative_counts``, ``steps_per_epoch`` (iterations of one process) and
     ``per_sample_augmentation``."""
     from mae_mm.datasets.per_sample_seed import PerSampleSeededPipeline
-    from .optim_wrapper_members import optim_wrappers
 
     loader = runner.train_loop.dataloader
     length = len(loader)
     epoch, done = divmod(iterations_done, length) if length else (0, 0)
-    wrappers = optim_wrappers(runner.optim_wrapper)
     return dict(epoch=int(epoch), samples=int(done * loader.batch_size * get_world_size()),
                 dataset_size=len(loader.dataset), processes=get_world_size(), batch_size=int(loader.batch_size),
-                accumulative_counts=int(getattr(wrappers[0], '_accumulative_counts', 1)) if wrappers else 1,
+                accumulative_counts=accumulation(runner),
                 steps_per_epoch=int(length),
                 per_sample_augmentation=isinstance(getattr(loader.dataset, 'pipeline', None), PerSampleSeededPipeline))
 
@@ -102,5 +102,10 @@ class DataPositionHook(Hook):
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         position = (checkpoint.get('meta') or {}).get(CHECKPOINT_KEY)
-        if getattr(runner, '_resume', False) and position is not None and self._epoch_based(runner):
-            runner.train_loop.set_resume_data_position(position, runner.cfg.get('load_from'))
+        if not (getattr(runner, '_resume', False) and position is not None and self._epoch_based(runner)):
+            return
+        before, now = int(position['accumulative_counts']), accumulation(runner)
+        if before != now:  # another layout, the same total batch (mae_mm.launch.resume_checks chose `now`);
+            # the loop's resume line says so
+            rescale_counters(checkpoint, runner.param_schedulers, before, now)
+        runner.train_loop.set_resume_data_position(position, runner.cfg.get('load_from'))

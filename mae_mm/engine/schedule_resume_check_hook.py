@@ -39,8 +39,9 @@ def _span(scheduler) -> Dict[str, object]:
 
 @HOOKS.register_module()
 class ScheduleResumeCheckHook(Hook):
-    """Records the schedulers this run built (``before_run``, after they are built and before
-    ``load_or_resume``) and compares the ones training starts with (``before_train``).
+    """Records the schedulers this run built (``after_load_checkpoint``: built, adjusted by the
+    ``before_run`` hooks, and not yet overwritten by the checkpoint's states, which mmengine loads
+    after this hook) and compares the ones training starts with (``before_train``).
 
     Raises:
         ValueError: at ``before_train``, when a resumed scheduler's span differs from this run's;
@@ -51,9 +52,10 @@ class ScheduleResumeCheckHook(Hook):
     def __init__(self):
         self._built: List[Tuple[str, str, Dict]] = []
 
-    def before_run(self, runner) -> None:
-        self._built = [(label, type(s).__name__, _span(s))
-                       for label, s in labelled_schedulers(runner.param_schedulers)]
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        if getattr(runner, '_resume', False) and not self._built:  # the first resume, not a rollback's
+            self._built = [(label, type(s).__name__, _span(s))
+                           for label, s in labelled_schedulers(runner.param_schedulers)]
 
     def before_train(self, runner) -> None:
         resumed = dict(labelled_schedulers(runner.param_schedulers))

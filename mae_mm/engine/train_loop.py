@@ -134,6 +134,9 @@ class ResumableEpochBasedTrainLoop(_RollbackMixin, EpochBasedTrainLoop):
         position, self._resume_position = self._resume_position, None
         if done:
             self._start_inside_epoch(done, length, position)
+        elif position is not None:
+            self._log_resume(f'at the start of epoch {self._epoch + 1} (sample 0 of {len(self.dataloader.dataset)}',
+                             position)
         batches = iter(self.dataloader) if done < length else iter(())  # all trained: to its end hooks
         if done and not self._skipping:
             for _ in range(done if done < length else 0):
@@ -170,14 +173,22 @@ class ResumableEpochBasedTrainLoop(_RollbackMixin, EpochBasedTrainLoop):
             loader.sampler.skip(samples)
         how = ('the sampler starts there: nothing already trained is loaded' if self._skipping else
                'drawing and dropping the batches already trained' if done < length else 'the epoch is complete')
-        layout = f'{processes(world)} x {loader.batch_size}'
-        if position is not None:
-            before = f'{processes(position["processes"])} x {position["batch_size"]}'
-            layout = before + ('' if before == layout else f' -> {layout}')
-            layout += f' x accumulation {position["accumulative_counts"]}'
-        print_log(f'resuming{" from " + self._resume_from if self._resume_from else ""} inside epoch '
-                  f'{self._epoch + 1} at sample {samples} of {length * loader.batch_size * world} (batch {done} of '
-                  f'{length}; {layout}): {how}', logger='current')
+        self._log_resume(f'inside epoch {self._epoch + 1} at sample {samples} of {length * loader.batch_size * world} '
+                         f'(batch {done} of {length}', position, how)
+
+    def _log_resume(self, where: str, position: Optional[dict], how: str = '') -> None:
+        """The one resume line: the checkpoint, ``where`` (its epoch and sample), the checkpoint's
+        layout and this run's (processes x batch per process x accumulation), then ``how``."""
+        from .optimizer_step_scheduler_hook import accumulation
+        loader, world = self.dataloader, get_world_size()
+        now = (world, loader.batch_size, accumulation(self.runner))
+        before = now if position is None else (position['processes'], position['batch_size'],
+                                                position['accumulative_counts'])
+        layout = ' -> '.join(f'{processes(w)} x {b} x accumulation {a}' for w, b, a in dict.fromkeys((before, now)))
+        if before[2] != now[2]:
+            layout += f': {before[0] * before[1] * before[2]} samples per step kept'
+        print_log(f'resuming{" from " + self._resume_from if self._resume_from else ""} {where}; {layout})'
+                  + (f': {how}' if how else ''), logger='current')
 
 
 @LOOPS.register_module()

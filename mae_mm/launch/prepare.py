@@ -85,8 +85,8 @@ def prepare_run(request: RunRequest) -> Config:
         add_sharded_state_hook(cfg)
         check_data_paths(cfg, ('train_dataloader', 'val_dataloader') if cfg.get('val_cfg') is not None
                          else ('train_dataloader',))
+        check_resume_data_position(cfg)  # may choose the accumulation that keeps the checkpoint's total batch
         count_accumulation_in_auto_scale_lr(cfg)
-        check_resume_data_position(cfg)
     else:
         check_data_paths(cfg, ('test_dataloader',))
     check_cuda_ops(cfg)

@@ -4,10 +4,12 @@ An epoch-based checkpoint records where its data stood (``meta['data_position']`
 :mod:`mae_mm.engine.data_position_hook`): the epoch, the samples of it consumed over all
 processes, the data set's size, and the layout that consumed them. A resume continues exactly
 from there when each optimizer step still trains the same samples: the same total batch
-(processes x batch per process x accumulation) and the same data set. A different number of
-processes is fine when the batch per process makes up for it; anything else is refused here,
-naming the numbers and the settings that would fit, before the model, the optimizer or the
-workers are built.
+(processes x batch per process x accumulation) and the same data set. On another number of
+processes (or another batch per process) the accumulation is chosen here to keep the total
+(``optim_wrapper.accumulative_counts``, before ``auto_scale_lr`` reads it), and
+:mod:`mae_mm.engine.accumulation_change` moves the checkpoint's iteration counters to it. What
+cannot be kept is refused here, naming the numbers and the settings that would fit, before the
+model, the optimizer or the workers are built.
 """
 import copy
 import math
@@ -56,10 +58,18 @@ def training_set_size(cfg: Config) -> int:
         return len(DATASETS.build(copy.deepcopy(cfg.train_dataloader.dataset)))
 
 
+def divisors(n: int) -> list:
+    """The positive divisors of ``n``, in order."""
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
 def check_resume_data_position(cfg: Config) -> None:
-    """Raises :class:`ResumeLayoutError` when ``cfg`` resumes (``resume`` and ``load_from`` set) an
-    epoch-based checkpoint whose data position this run cannot continue: another total batch, another
-    accumulation, another data set size, or another number of steps per epoch."""
+    """Sets ``optim_wrapper.accumulative_counts`` of a run that resumes (``resume`` and ``load_from``
+    set) an epoch-based checkpoint so that each optimizer step trains the checkpoint's total batch
+    (processes x batch per process x accumulation); raises :class:`ResumeLayoutError` when this run
+    cannot continue the checkpoint's data position: no accumulation gives that total, the
+    accumulation would change where its windows cross the epochs or inside a window, another data
+    set size, or another number of steps per epoch."""
     if not (cfg.get('resume') and cfg.get('load_from')):
         return
     if not str((cfg.get('train_cfg') or {}).get('type', '')).endswith('ResumableEpochBasedTrainLoop'):
@@ -70,18 +80,31 @@ def check_resume_data_position(cfg: Config) -> None:
         return
     processes, batch, counts = planned_layout(cfg)
     before = position['processes'], position['batch_size'], position['accumulative_counts']
-    total, now_total = before[0] * before[1] * before[2], processes * batch * counts
+    total = before[0] * before[1] * before[2]
     layout = f'{count(before[0])} x {before[1]} per process x accumulation {before[2]} = {total}'
-    if now_total != total or counts != before[2]:
-        per_process, rest = divmod(total, processes * before[2])
-        way = (f'; with {count(processes)}, resume with --cfg-options train_dataloader.batch_size={per_process}'
-               + ('' if counts == before[2] else f' optim_wrapper.accumulative_counts={before[2]}')) if not rest else \
-            f'; no batch per process gives {total} on {count(processes)}: resume on {count(before[0])}'
-        what = ('another accumulation' if now_total == total else
-                f'{processes} x {batch} x {counts} = {now_total} samples per step')
-        raise ResumeLayoutError(
-            f'--resume {path}: trained with {layout} samples per optimizer step; this run has {what}. Each step must '
-            f'train the same samples (resuming with another accumulation is not supported yet){way}')
+    trained = f'--resume {path}: trained with {layout} samples per optimizer step'
+    if total % (processes * batch):
+        if total % processes:
+            way = (f'no batch per process makes {total} on {count(processes)}: resume on a number of processes '
+                   f'that divides {total} ({", ".join(map(str, divisors(total)))})')
+        else:
+            fits = divisors(total // processes)
+            way = (f'resume with --cfg-options train_dataloader.batch_size=N, N one of {", ".join(map(str, fits))} '
+                   f'(accumulation {total // processes}/N)')
+        raise ResumeLayoutError(f'{trained}; {count(processes)} x {batch} per process cannot make {total} with a whole '
+                                f'accumulation, and each step must train the same samples: {way}')
+    chosen = total // (processes * batch)
+    old_steps = position['steps_per_epoch']
+    if chosen != before[2]:
+        iteration = int((checkpoint_meta(path) or {}).get('iter', 0))
+        if old_steps % before[2] or iteration % before[2]:
+            where = (f'its {old_steps} iterations per epoch are not whole windows of {before[2]}' if old_steps % before[2]
+                     else f'it was saved at iteration {iteration}, inside a window of {before[2]}')
+            same_windows = total // (processes * before[2])
+            way = (f'train_dataloader.batch_size={same_windows} (accumulation {before[2]})'
+                   if total % (processes * before[2]) == 0 else f'{count(before[0])} x {before[1]}')
+            raise ResumeLayoutError(f'{trained}; {count(processes)} x {batch} needs accumulation {chosen}, but {where}, '
+                                    f'so the steps would not train the same samples: resume with {way}')
     size = training_set_size(cfg)
     if size != position['dataset_size']:
         raise ResumeLayoutError(
@@ -89,8 +112,11 @@ def check_resume_data_position(cfg: Config) -> None:
             f'has {size}. The epoch order and position depend on the size: resume with the data set the run '
             'started with, or start a new run from these weights (--cfg-options load_from=CKPT, no --resume)')
     steps = steps_per_epoch(size, processes, batch, cfg)
-    if steps != position['steps_per_epoch']:
+    if steps * before[2] != old_steps * chosen:
         raise ResumeLayoutError(
-            f'--resume {path}: {position["steps_per_epoch"]} steps per epoch with {layout}, {steps} with '
-            f'{count(processes)} x {batch} on {size} samples (the sampler pads the data set to a multiple of the '
-            f'processes): resume on {count(before[0])}')
+            f'--resume {path}: {old_steps // before[2]} optimizer steps per epoch with {layout}, '
+            f'{steps / chosen:g} with {count(processes)} x {batch} x accumulation {chosen} on {size} samples (the '
+            f'sampler pads the data set to a multiple of the processes, the last batch is partial): resume on '
+            f'{count(before[0])} x {before[1]}')
+    if chosen != counts:
+        cfg.optim_wrapper.accumulative_counts = chosen
