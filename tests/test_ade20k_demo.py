@@ -9,6 +9,7 @@ from mmengine.config import Config
 from PIL import Image
 
 from conftest import ROOT, evaluate_before_training, run_tool
+from helpers.lr_checks import EVERY_ITERATION, check_points, check_warmup, logged_lr
 from mae_mm.demo_data import ade20k
 
 pytestmark = pytest.mark.slow  # every test here runs the tools
@@ -54,18 +55,35 @@ def test_demo_regions_are_exact():
     assert checked >= 3
 
 
-def test_demo_upernet_trains_and_beats_the_untrained_model(demo_pretrain, tmp_path):
+SHORT_ITERS, WARMUP = 100, 20  # of the demo's 200; its warm-up is 20 iterations at any length
+
+
+def test_shorter_demo_upernet_has_the_whole_poly_and_beats_the_untrained_model(demo_pretrain, tmp_path):
+    """The demo ADE20K config through tools/train.py with only max_iters changed (200 -> 100), then
+    tools/test.py: the logged lr is the recipe's warm-up + poly over 100 iterations (closed form), and
+    the checkpoint segments far better than the transferred model before training (pretrained ViT,
+    fresh heads). Measured (seed 0): mIoU 88.0 after these 100 iterations (89.1 after the full 200),
+    2.5 untrained."""
     pretrained = osp.join(demo_pretrain, 'epoch_40.pth')
     work_dir = str(tmp_path / 'ade20k')
     start = f'model.backbone.init_cfg.checkpoint={pretrained}'
-    run_tool('tools/train.py', DEMO, '--work-dir', work_dir, '--cfg-options', start)
+    run_tool('tools/train.py', DEMO, '--work-dir', work_dir, '--cfg-options', start,
+             f'train_cfg.max_iters={SHORT_ITERS}', EVERY_ITERATION)
+    lr = logged_lr(work_dir)
+    assert max(lr) + 1 == SHORT_ITERS
+    peak = check_warmup(lr, WARMUP, start_factor=1e-3)
+    span = SHORT_ITERS - WARMUP - 1  # mmengine's PolyLR reaches eta_min at its last step
+
+    def poly(step):
+        return peak * (1 - (step - WARMUP) / span)
+    check_points(lr, poly, [WARMUP, (WARMUP + SHORT_ITERS) // 2, SHORT_ITERS - 1])
     ckpt = open(osp.join(work_dir, 'last_checkpoint')).read().strip()
-    assert osp.basename(ckpt) == 'iter_200.pth'
+    assert osp.basename(ckpt) == f'iter_{SHORT_ITERS}.pth'
     # tools/test.py prints the metrics as one JSON line last
     trained = float(json.loads(run_tool('tools/test.py', DEMO, ckpt, '--work-dir', work_dir).strip().splitlines()[-1])
                     ['mIoU'])
 
     # the same evaluation of the transferred model before training: pretrained ViT, fresh heads
     untrained = float(evaluate_before_training(DEMO, pretrained, tmp_path / 'untrained')['mIoU'])
-    print(f'demo UperNet mIoU: trained {trained:.2f}, untrained {untrained:.2f}')
+    print(f'demo UperNet mIoU after {SHORT_ITERS} iterations: trained {trained:.2f}, untrained {untrained:.2f}')
     assert trained > untrained + 40 and trained > 60, f'trained {trained:.1f} vs untrained {untrained:.1f} mIoU'

@@ -184,7 +184,8 @@ def test_shorter_demo_finetune_has_the_whole_cosine_and_beats_chance(demo_pretra
     ckpt = osp.join(demo_pretrain, 'epoch_40.pth')
     work = str(tmp_path / 'ft')
     run_tool('tools/train.py', DEMO_FINETUNE, '--work-dir', work, '--cfg-options',
-             f'model.backbone.init_cfg.checkpoint={ckpt}', f'train_cfg.max_epochs={FINETUNE_EPOCHS}', EVERY_ITERATION)
+             f'model.backbone.init_cfg.checkpoint={ckpt}', f'train_cfg.max_epochs={FINETUNE_EPOCHS}', EVERY_ITERATION,
+             f'default_hooks.checkpoint.interval={FINETUNE_EPOCHS}')  # the last only: 9 saves fewer
     lr = logged_lr(work)
     total = max(lr) + 1
     assert total % FINETUNE_EPOCHS == 0
@@ -207,8 +208,9 @@ def test_shorter_demo_finetune_has_the_whole_cosine_and_beats_chance(demo_pretra
 def test_demo_linprobe_trains_only_the_head_and_beats_chance(demo_pretrain, tmp_path):
     ckpt = osp.join(demo_pretrain, 'epoch_40.pth')
     work = str(tmp_path / 'lp')
-    run_tool('tools/train.py', DEMO_LINPROBE, '--work-dir', work,
-             '--cfg-options', f'model.backbone.init_cfg.checkpoint={ckpt}')
+    run_tool('tools/train.py', DEMO_LINPROBE, '--work-dir', work,  # the last checkpoint and validation only
+             '--cfg-options', f'model.backbone.init_cfg.checkpoint={ckpt}', 'default_hooks.checkpoint.interval=30',
+             'train_cfg.val_interval=30')
     final = osp.join(work, 'epoch_30.pth')
     out = tmp_path / 'metrics.json'
     run_tool('tools/test.py', DEMO_LINPROBE, final, '--work-dir', work, '--out', str(out))
