@@ -23,7 +23,7 @@ from mmengine.logging import print_log
 
 from mae_mm.registry import HOOKS
 from .accumulation_change import rescale_counters
-from .optimizer_step_scheduler_hook import accumulation
+from .optim_wrapper_members import accumulation
 
 CHECKPOINT_KEY = 'data_position'
 

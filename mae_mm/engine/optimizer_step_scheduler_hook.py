@@ -23,14 +23,8 @@ from mmengine.hooks import ParamSchedulerHook
 from mmengine.optim.scheduler.param_scheduler import LinearParamScheduler
 
 from mae_mm.registry import HOOKS
-from .optim_wrapper_members import optim_wrappers
+from .optim_wrapper_members import accumulation
 from .schedule_resume_check_hook import labelled_schedulers
-
-
-def accumulation(runner) -> int:
-    """``optim_wrapper.accumulative_counts`` of ``runner``'s (first) optimizer wrapper; 1 without one."""
-    wrappers = optim_wrappers(runner.optim_wrapper) if getattr(runner, 'optim_wrapper', None) is not None else []
-    return int(getattr(wrappers[0], '_accumulative_counts', 1)) if wrappers else 1
 
 
 def end_linear_schedules_at_window_starts(param_schedulers, counts: int) -> None:

@@ -34,6 +34,7 @@ from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 from mmengine.runner.loops import _InfiniteDataloaderIterator
 
 from mae_mm.registry import LOOPS
+from .optim_wrapper_members import accumulation
 from .random_state_hook import restore_random_state
 
 
@@ -179,7 +180,6 @@ class ResumableEpochBasedTrainLoop(_RollbackMixin, EpochBasedTrainLoop):
     def _log_resume(self, where: str, position: Optional[dict], how: str = '') -> None:
         """The one resume line: the checkpoint, ``where`` (its epoch and sample), the checkpoint's
         layout and this run's (processes x batch per process x accumulation), then ``how``."""
-        from .optimizer_step_scheduler_hook import accumulation
         loader, world = self.dataloader, get_world_size()
         now = (world, loader.batch_size, accumulation(self.runner))
         before = now if position is None else (position['processes'], position['batch_size'],

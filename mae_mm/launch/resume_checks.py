@@ -13,7 +13,7 @@ model, the optimizer or the workers are built.
 """
 import copy
 import math
-from typing import Optional, Tuple
+from typing import Tuple
 
 from mmengine.config import Config
 
@@ -24,12 +24,6 @@ from mae_mm.own_data.config_edit import world_size
 
 class ResumeLayoutError(ValueError):
     """A resume that does not fit its checkpoint's data position (tools/train.py: one line, exit 2)."""
-
-
-def read_data_position(path: str) -> Optional[dict]:
-    """``meta['data_position']`` of a checkpoint, read without loading its tensors; None when absent
-    (a checkpoint of an older mae_mm, or of an iteration-based run)."""
-    return (checkpoint_meta(path) or {}).get('data_position')
 
 
 def planned_layout(cfg: Config) -> Tuple[int, int, int]:
@@ -75,8 +69,9 @@ def check_resume_data_position(cfg: Config) -> None:
     if not str((cfg.get('train_cfg') or {}).get('type', '')).endswith('ResumableEpochBasedTrainLoop'):
         return
     path = cfg.load_from
-    position = read_data_position(path)
-    if position is None:
+    meta = checkpoint_meta(path) or {}
+    position = meta.get('data_position')
+    if position is None:  # a checkpoint of an older mae_mm, or of an iteration-based run
         return
     processes, batch, counts = planned_layout(cfg)
     before = position['processes'], position['batch_size'], position['accumulative_counts']
@@ -96,7 +91,7 @@ def check_resume_data_position(cfg: Config) -> None:
     chosen = total // (processes * batch)
     old_steps = position['steps_per_epoch']
     if chosen != before[2]:
-        iteration = int((checkpoint_meta(path) or {}).get('iter', 0))
+        iteration = int(meta.get('iter', 0))
         if old_steps % before[2] or iteration % before[2]:
             where = (f'its {old_steps} iterations per epoch are not whole windows of {before[2]}' if old_steps % before[2]
                      else f'it was saved at iteration {iteration}, inside a window of {before[2]}')
